@@ -1,0 +1,27 @@
+// The per-session state the layout stores. The runtime owns the fields; the
+// generated layout wraps a record in a cache-aligned slot and static_asserts
+// its size and the offsets below, so the generator's per-target size table
+// and this struct cannot drift apart unnoticed.
+#pragma once
+
+#include <cstdint>
+
+struct mbedtls_gcm_context;
+
+namespace memplan {
+
+struct SessionRecord {
+  // Hot: read and written by every seal/open; kept within the first cache line.
+  mbedtls_gcm_context* context;  // the key slot in use, or null
+  std::uint64_t next_counter;    // nonce counter of the next seal
+  std::uint64_t reserved_until;  // counters below this are persisted as reserved
+  std::uint64_t messages;        // messages sealed under the current key
+  // Cold: touched on key load, rotation, close and failures.
+  std::uint32_t key_loaded_at_s;  // clock port time of the last key load
+  std::uint16_t generation;       // bumped on close so stale handles are rejected
+  std::uint8_t state;             // SessionState
+  std::uint8_t violations;        // failed opens since the key was loaded
+  std::uint8_t key_slot;          // index into the layout's key slots
+};
+
+}  // namespace memplan
