@@ -1,0 +1,4 @@
+# Cortex-M4F: hardware single-precision FPU
+set(MEMPLAN_CPU_FLAGS "-mcpu=cortex-m4 -mthumb -mfpu=fpv4-sp-d16 -mfloat-abi=hard")
+set(MEMPLAN_QEMU_MACHINE mps2-an386)
+include(${CMAKE_CURRENT_LIST_DIR}/arm-none-eabi.cmake)

@@ -1,0 +1,4 @@
+# Cortex-M7 with double-precision FPU
+set(MEMPLAN_CPU_FLAGS "-mcpu=cortex-m7 -mthumb -mfpu=fpv5-d16 -mfloat-abi=hard")
+set(MEMPLAN_QEMU_MACHINE mps2-an500)
+include(${CMAKE_CURRENT_LIST_DIR}/arm-none-eabi.cmake)
