@@ -1,0 +1,7 @@
+"""memplan: YAML memory profiles become static C++ layouts for embedded crypto."""
+
+__version__ = "0.1.0"
+
+# The profile schema this generator reads, and the budget JSON schema it writes.
+PROFILE_SCHEMA = 1
+BUDGET_SCHEMA = "memplan-budget/1"

@@ -1,0 +1,174 @@
+"""memplan's command line: generate, check, report, check-elf, diff.
+
+Exit codes: 0 ok, 1 profile, budget or image errors, 2 usage errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Callable, Dict, List, NoReturn, Optional, Sequence, Tuple
+
+from memplan import __version__
+from memplan.diagnostics import ProfileError
+from memplan.model import Profile
+from memplan.planner import Plan, plan
+
+EXIT_OK, EXIT_ERRORS, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        raise UsageError(message)
+
+
+def _load_and_plan(paths: Sequence[str]) -> Tuple[List[Tuple[Plan, bytes]], List[str]]:
+    """Plans every profile; returns the plans and every diagnostic (all files, all errors)."""
+    from memplan.validator import load_profile
+
+    plans: List[Tuple[Plan, bytes]] = []
+    errors: List[str] = []
+    for path in paths:
+        try:
+            profile, data = load_profile(path)
+            plans.append((plan(profile), data))
+        except ProfileError as exc:
+            errors.extend(str(d) for d in exc.diagnostics)
+        except OSError as exc:
+            raise UsageError(f"cannot read profile {path}: {exc.strerror}") from None
+    return plans, errors
+
+
+def _unique_names(plans: List[Tuple[Plan, bytes]]) -> List[str]:
+    seen: Dict[str, Profile] = {}
+    errors = []
+    for result, _ in plans:
+        p = result.profile
+        if p.name in seen:
+            pos = p.positions.get("name")
+            where = f"{p.path}:{pos.line}:{pos.column}" if pos else p.path
+            errors.append(f"{where}: error: name: profile name '{p.name}' is also used by {seen[p.name].path}")
+        else:
+            seen[p.name] = p
+    return errors
+
+
+def _cmd_generate(args: argparse.Namespace) -> int:
+    from memplan.output import write_outputs
+    from memplan.render import render
+
+    plans, errors = _load_and_plan(args.profiles)
+    errors += _unique_names(plans)
+    if errors:
+        print("\n".join(errors), file=sys.stderr)
+        return EXIT_ERRORS
+    outputs = {result.profile.name: render(result, data) for result, data in plans}
+    written = write_outputs(args.out, outputs)
+    if args.verbose:
+        for path in written:
+            print(f"memplan: wrote {path}")
+    return EXIT_OK
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    plans, errors = _load_and_plan(args.profiles)
+    if errors:
+        print("\n".join(errors), file=sys.stderr)
+        return EXIT_ERRORS
+    for result, _ in plans:
+        regions = ", ".join(f"{r.name} {r.used}/{r.budget} B" for r in result.regions if r.objects)
+        print(f"{result.profile.path}: ok: {regions}")
+    return EXIT_OK
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from memplan.render import render_report
+
+    plans, errors = _load_and_plan([args.profile])
+    if errors:
+        print("\n".join(errors), file=sys.stderr)
+        return EXIT_ERRORS
+    result, data = plans[0]
+    sys.stdout.write(render_report(result, data, args.format))
+    return EXIT_OK
+
+
+def _cmd_check_elf(args: argparse.Namespace) -> int:
+    from memplan.elfcheck import run_check_elf
+
+    return run_check_elf(args)
+
+
+def _cmd_diff(args: argparse.Namespace) -> int:
+    from memplan.diff import run_diff
+
+    return run_diff(args)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="memplan", description="Static memory layouts for embedded cryptography.")
+    parser.add_argument("--version", action="version", version=f"memplan {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    commands.required = True
+
+    table: List[Tuple[str, str, Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]] = [
+        ("generate", "write layout.hpp, layout.ld and budget reports per profile", _args_generate, _cmd_generate),
+        ("check", "validate profiles and their budgets; write nothing", _args_check, _cmd_check),
+        ("report", "print a profile's RAM budget report", _args_report, _cmd_report),
+        ("check-elf", "check a linked image against its profile", _args_check_elf, _cmd_check_elf),
+        ("diff", "compare two budget.json reports", _args_diff, _cmd_diff),
+    ]
+    for name, help_text, add_arguments, handler in table:
+        sub = commands.add_parser(name, help=help_text, description=help_text)
+        add_arguments(sub)
+        sub.set_defaults(handler=handler)
+    return parser
+
+
+def _args_generate(p: argparse.ArgumentParser) -> None:
+    p.add_argument("profiles", nargs="+", metavar="PROFILE")
+    p.add_argument("--out", required=True, metavar="DIR", help="writes DIR/<name>/{layout.hpp,layout.ld,budget.*}")
+    p.add_argument("-v", "--verbose", action="store_true", help="name each file rewritten")
+
+
+def _args_check(p: argparse.ArgumentParser) -> None:
+    p.add_argument("profiles", nargs="+", metavar="PROFILE")
+
+
+def _args_report(p: argparse.ArgumentParser) -> None:
+    p.add_argument("profile", metavar="PROFILE")
+    p.add_argument("--format", choices=("text", "md", "json"), default="text")
+
+
+def _args_check_elf(p: argparse.ArgumentParser) -> None:
+    p.add_argument("elf", metavar="ELF")
+    p.add_argument("--profile", required=True, metavar="PROFILE")
+    p.add_argument("--format", choices=("text", "md", "json"), default="text")
+    p.add_argument("--output", metavar="FILE", help="also write the report to FILE")
+
+
+def _args_diff(p: argparse.ArgumentParser) -> None:
+    p.add_argument("old", metavar="OLD.json")
+    p.add_argument("new", metavar="NEW.json")
+    p.add_argument("--fail-over", type=int, metavar="BYTES", help="exit 1 when a region grows by more than BYTES")
+    p.add_argument("--format", choices=("text", "md", "json"), default="text")
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    try:
+        args = _parser().parse_args(argv)
+        return int(args.handler(args))
+    except UsageError as exc:
+        print(f"memplan: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:  # pragma: no cover
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,178 @@
+"""Reads a profile into a tree of positioned nodes.
+
+PyYAML's composer gives every node a start mark; we keep it so that every
+later error can point at `file:line:col`. The loader refuses what a profile
+never needs and an attacker could abuse: aliases (billion-laughs bombs),
+custom tags, several documents, deep nesting and duplicate keys.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Tuple, Union
+
+import yaml
+from yaml.composer import Composer
+from yaml.events import AliasEvent, DocumentStartEvent, StreamEndEvent
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from memplan.diagnostics import Diagnostic, Position, ProfileError
+
+MAX_DEPTH = 16  # a schema-1 profile nests 4 levels; anything deeper is hostile or a mistake
+MAX_BYTES = 1 << 20  # profiles are a few hundred bytes
+
+Scalar = Union[str, int, float, bool, None]
+
+
+@dataclass
+class YScalar:
+    value: Scalar
+    position: Position
+    tag: str  # "str", "int", "float", "bool", "null"
+
+
+@dataclass
+class YList:
+    items: List["YNode"]
+    position: Position
+
+
+@dataclass
+class YMap:
+    entries: Dict[str, Tuple[Position, "YNode"]] = field(default_factory=dict)
+    position: Position = Position(1, 1)
+
+
+YNode = Union[YScalar, YList, YMap]
+
+
+def _position(node_or_mark) -> Position:
+    mark = getattr(node_or_mark, "start_mark", node_or_mark)
+    return Position(mark.line + 1, mark.column + 1)
+
+
+class _Failure(Exception):
+    def __init__(self, position: Position, message: str) -> None:
+        super().__init__(message)
+        self.position = position
+        self.message = message
+
+
+class _GuardedLoader(yaml.SafeLoader):
+    """SafeLoader whose composer rejects aliases and limits nesting."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+
+    def compose_node(self, parent, index):  # type: ignore[override]
+        event = self.peek_event()
+        if isinstance(event, AliasEvent):
+            raise _Failure(_position(event.start_mark), "YAML aliases are not allowed in a profile")
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                raise _Failure(_position(event.start_mark), f"nesting deeper than {MAX_DEPTH} levels")
+            return Composer.compose_node(self, parent, index)
+        finally:
+            self._depth -= 1
+
+
+_TAGS = {
+    "tag:yaml.org,2002:str": "str",
+    "tag:yaml.org,2002:int": "int",
+    "tag:yaml.org,2002:float": "float",
+    "tag:yaml.org,2002:bool": "bool",
+    "tag:yaml.org,2002:null": "null",
+}
+
+
+def _convert(loader: yaml.SafeLoader, node: Node, errors: List[Tuple[Position, str]]) -> YNode:
+    pos = _position(node)
+    if isinstance(node, ScalarNode):
+        kind = _TAGS.get(node.tag)
+        if kind is None:
+            errors.append((pos, f"unsupported YAML tag {node.tag!r}"))
+            return YScalar(node.value, pos, "str")
+        try:
+            value = loader.construct_object(node, deep=True)
+        except (yaml.YAMLError, ValueError, OverflowError) as exc:
+            errors.append((pos, f"cannot read {kind} value {node.value!r}: {exc}"))
+            return YScalar(None, pos, "null")
+        return YScalar(value, pos, kind)
+    if isinstance(node, SequenceNode):
+        if node.tag != "tag:yaml.org,2002:seq":
+            errors.append((pos, f"unsupported YAML tag {node.tag!r}"))
+        return YList([_convert(loader, item, errors) for item in node.value], pos)
+    if isinstance(node, MappingNode):
+        if node.tag != "tag:yaml.org,2002:map":
+            errors.append((pos, f"unsupported YAML tag {node.tag!r}"))
+        result = YMap(position=pos)
+        for key_node, value_node in node.value:
+            key_pos = _position(key_node)
+            if not isinstance(key_node, ScalarNode) or key_node.tag != "tag:yaml.org,2002:str":
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    errors.append((key_pos, "YAML merge keys ('<<') are not allowed in a profile"))
+                else:
+                    errors.append((key_pos, "mapping keys must be plain strings"))
+                continue
+            key = key_node.value
+            if key in result.entries:
+                first = result.entries[key][0]
+                errors.append((key_pos, f"duplicate key '{key}' (first defined at line {first.line})"))
+                continue
+            result.entries[key] = (key_pos, _convert(loader, value_node, errors))
+        return result
+    raise AssertionError(f"unexpected YAML node {node!r}")  # pragma: no cover
+
+
+def load_text(text: str, filename: str) -> YNode:
+    """Parses one profile document; raises ProfileError with positions on any problem."""
+
+    def fail(position: Optional[Position], message: str) -> ProfileError:
+        return ProfileError([Diagnostic(filename, position, "", message)])
+
+    if len(text) > MAX_BYTES:
+        raise fail(None, f"file is larger than {MAX_BYTES} bytes; a profile is a few hundred")
+    loader = _GuardedLoader(text)
+    try:
+        # Expect exactly one document: stream start, document, stream end.
+        loader.get_event()  # StreamStartEvent
+        if loader.check_event(StreamEndEvent):
+            raise fail(Position(1, 1), "empty profile: expected a mapping with 'schema: 1'")
+        if not loader.check_event(DocumentStartEvent):  # pragma: no cover - PyYAML always emits one
+            raise fail(Position(1, 1), "expected a YAML document")
+        root = loader.compose_document()
+        if not loader.check_event(StreamEndEvent):
+            extra = loader.peek_event()
+            raise fail(_position(extra.start_mark), "a profile holds exactly one YAML document")
+        errors: List[Tuple[Position, str]] = []
+        tree = _convert(loader, root, errors)
+    except _Failure as exc:
+        raise fail(exc.position, exc.message) from None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        message = exc.problem or exc.context or "invalid YAML"
+        raise fail(_position(mark) if mark else None, f"invalid YAML: {message}") from None
+    except yaml.YAMLError as exc:
+        raise fail(None, f"invalid YAML: {exc}") from None
+    except RecursionError:  # pragma: no cover - the depth guard fires first
+        raise fail(None, "document nested too deeply") from None
+    finally:
+        loader.dispose()
+    if errors:
+        raise ProfileError([Diagnostic(filename, p, "", m) for p, m in errors])
+    return tree
+
+
+def load_file(path: str) -> Tuple[YNode, bytes]:
+    """Returns the node tree and the exact bytes read (hashed into the output stamp)."""
+    with open(path, "rb") as handle:
+        data = handle.read(MAX_BYTES + 1)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ProfileError([Diagnostic(path, None, "", f"not UTF-8 text: {exc.reason} at byte {exc.start}")]) from None
+    if "\x00" in text:
+        raise ProfileError([Diagnostic(path, None, "", "file contains NUL bytes; not a YAML profile")])
+    return load_text(text, path), data

@@ -1,0 +1,71 @@
+"""The validated profile: plain, typed data with no YAML left in it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Dict, Tuple
+
+from memplan.diagnostics import Position
+
+CORES = ("cortex-m0", "cortex-m0plus", "cortex-m3", "cortex-m4", "cortex-m7", "cortex-m33", "host")
+USAGES = ("key", "nonce", "message", "context")  # order = bit index of memplan::Usage
+AEADS = {"aes-128-gcm": 128, "aes-192-gcm": 192, "aes-256-gcm": 256}
+GCM_IV_BYTES = 12  # SP 800-38D 8.2.1 deterministic construction, 96-bit IV
+WORKSPACE_BUFFERS = ("input0", "input1", "output0", "output1", "scratch")
+
+
+@dataclass(frozen=True)
+class Target:
+    core: str
+    cache_line: int
+    regions: Dict[str, int]  # name -> size in bytes, in profile order
+
+
+@dataclass(frozen=True)
+class PoolSpec:
+    name: str
+    block_size: int
+    count: int
+    usage: Tuple[str, ...]
+    region: str
+    index: int  # position in the profile's pools list, for key paths
+
+
+@dataclass(frozen=True)
+class Sessions:
+    count: int
+    key_slots: int
+    region: str
+
+
+@dataclass(frozen=True)
+class Workspace:
+    buffer_size: int
+    region: str
+
+
+@dataclass(frozen=True)
+class Crypto:
+    aead: str
+    key_bits: int
+    tag_size: int
+    nonce_fixed_size: int
+    nonce_counter_size: int
+    nonce_reserve: int
+    max_messages: int
+    max_age_s: int
+    max_security_violations: int
+
+
+@dataclass(frozen=True)
+class Profile:
+    path: str
+    name: str
+    description: str
+    target: Target
+    budget: Dict[str, int]
+    pools: Tuple[PoolSpec, ...]
+    sessions: Sessions
+    workspace: Workspace
+    crypto: Crypto
+    positions: Dict[str, Position]  # key path -> where it is written, for plan-time errors

@@ -1,0 +1,216 @@
+"""Places every byte of a profile's layout and names the cause of every padding byte.
+
+The plan is all arithmetic the generator does; templates only print it.
+Within a region, objects follow in a fixed order (pools by block size, pool
+state words, workspace, sessions, key slots), each at its alignment, from a
+region start aligned to the largest alignment in it, exactly as the linker
+fragment lays out their sections.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Tuple
+
+from memplan.diagnostics import Diagnostic, ProfileError
+from memplan.model import USAGES, WORKSPACE_BUFFERS, PoolSpec, Profile
+from memplan.target_abi import HOST_CORE, TargetAbi, abi_for
+
+STATE_BITS = 32
+
+
+def align_up(value: int, alignment: int) -> int:
+    return (value + alignment - 1) // alignment * alignment
+
+
+@dataclass(frozen=True)
+class Padding:
+    size: int
+    cause: str  # the profile key that made it, e.g. "target.cache_line"
+    reason: str
+
+
+@dataclass
+class PlacedObject:
+    key: str  # profile key path: "pools[0]", "workspace", "sessions", "sessions.key_slots"
+    object: str  # section/linker name part: "pool.tiny", "pool_state", "workspace", ...
+    symbol: str  # C++ name of the storage in the profile namespace
+    section: str
+    size: int  # sizeof the storage, inner padding included
+    align: int
+    offset: int = 0
+    paddings: List[Padding] = field(default_factory=list)
+
+    @property
+    def padding(self) -> int:
+        return sum(p.size for p in self.paddings)
+
+    @property
+    def linker_name(self) -> str:
+        return self.object.replace(".", "_")
+
+
+@dataclass
+class RegionPlan:
+    name: str
+    size: int
+    budget: int
+    align: int = 1
+    objects: List[PlacedObject] = field(default_factory=list)
+    used: int = 0
+
+    @property
+    def padding(self) -> int:
+        return sum(o.padding for o in self.objects)
+
+    @property
+    def free(self) -> int:
+        return self.budget - self.used
+
+
+@dataclass(frozen=True)
+class PoolPlan:
+    spec: PoolSpec
+    storage_symbol: str
+    state_symbol: str
+    state_words: int
+    usage_mask: int
+    section: str
+    state_section: str
+
+    @property
+    def storage_size(self) -> int:
+        return self.spec.block_size * self.spec.count
+
+    @property
+    def usage_mask_literal(self) -> str:
+        return f"0x{self.usage_mask:x}u"
+
+
+@dataclass
+class Plan:
+    profile: Profile
+    abi: TargetAbi
+    pools: List[PoolPlan]  # ascending block size: the order Pools searches
+    regions: List[RegionPlan]
+    session_slot_size: int
+    session_slot_padding: int
+    workspace_buffers: Tuple[str, ...] = WORKSPACE_BUFFERS
+    host: Optional["Plan"] = None  # the same layout with x86-64 sizes (self when the core is host)
+
+    @property
+    def total_used(self) -> int:
+        return sum(r.used for r in self.regions)
+
+    def region(self, name: str) -> RegionPlan:
+        return next(r for r in self.regions if r.name == name)
+
+
+def _section(profile: Profile, obj: str) -> str:
+    return f".memplan.{profile.name}.{obj}"
+
+
+def plan(profile: Profile) -> Plan:
+    """Plans the layout for the profile's core, and for the x86-64 host on which
+    the same product's code is tested; raises ProfileError when a region is over
+    its budget on either ABI (the generated header asserts both)."""
+    result = plan_for_abi(profile, profile.target.core)
+    _check_budgets(result, "")
+    if profile.target.core != HOST_CORE:
+        result.host = plan_for_abi(profile, HOST_CORE)
+        _check_budgets(result.host, " in a host build (x86-64: mbedTLS contexts are larger)")
+    else:
+        result.host = result
+    return result
+
+
+def plan_for_abi(profile: Profile, core: str) -> Plan:
+    """Places every object with the sizes of `core`'s ABI."""
+    abi = abi_for(core)
+    line = profile.target.cache_line
+    regions = {name: RegionPlan(name, size, profile.budget.get(name, 0)) for name, size in profile.target.regions.items()}
+
+    pools: List[PoolPlan] = []
+    for spec in sorted(profile.pools, key=lambda p: (p.block_size, p.index)):
+        mask = 0
+        for usage in spec.usage:
+            mask |= 1 << USAGES.index(usage)
+        pools.append(
+            PoolPlan(
+                spec=spec,
+                storage_symbol=f"pool_{spec.name}_storage",
+                state_symbol=f"pool_{spec.name}_state",
+                state_words=(spec.count + STATE_BITS - 1) // STATE_BITS,
+                usage_mask=mask,
+                section=_section(profile, f"pool.{spec.name}"),
+                state_section=_section(profile, f"pool_state.{spec.name}"),
+            )
+        )
+
+    def add(region: str, obj: PlacedObject) -> None:
+        regions[region].objects.append(obj)
+
+    for pool in pools:
+        spec = pool.spec
+        add(spec.region, PlacedObject(f"pools[{spec.index}]", f"pool.{spec.name}", pool.storage_symbol, pool.section, spec.block_size * spec.count, line))
+    for pool in pools:
+        spec = pool.spec
+        state = PlacedObject(f"pools[{spec.index}].count", f"pool_state.{spec.name}", pool.state_symbol, pool.state_section, pool.state_words * abi.pool_state_word, abi.pool_state_word)
+        add(spec.region, state)
+
+    ws = profile.workspace
+    add(ws.region, PlacedObject("workspace", "workspace", "workspace_storage", _section(profile, "workspace"), ws.buffer_size * len(WORKSPACE_BUFFERS), line))
+
+    slot_size = align_up(abi.session_record_size, line)
+    slot_padding = slot_size - abi.session_record_size
+    sessions = PlacedObject("sessions", "sessions", "session_slots", _section(profile, "sessions"), slot_size * profile.sessions.count, line)
+    if slot_padding:
+        sessions.paddings.append(
+            Padding(slot_padding * profile.sessions.count, "target.cache_line", f"each {abi.session_record_size} B session record is rounded up to a {line} B cache line")
+        )
+    add(profile.sessions.region, sessions)
+    key_slots = PlacedObject(
+        "sessions.key_slots", "key_slots", "key_slots", _section(profile, "key_slots"), abi.gcm_context_size * profile.sessions.key_slots, max(line, abi.gcm_context_align)
+    )
+    add(profile.sessions.region, key_slots)
+
+    for region in regions.values():
+        offset = 0
+        for obj in region.objects:
+            start = align_up(offset, obj.align)
+            if start != offset:
+                cause = "target.cache_line" if obj.align == line else obj.key
+                obj.paddings.insert(0, Padding(start - offset, cause, f"{obj.key} starts on a {obj.align} B boundary"))
+            obj.offset = start
+            offset = start + obj.size
+            region.align = max(region.align, obj.align)
+        region.used = offset
+
+    return Plan(profile, abi, pools, list(regions.values()), slot_size, slot_padding)
+
+
+def _check_budgets(result: Plan, where: str) -> None:
+    profile = result.profile
+    errors: List[Diagnostic] = []
+    for region in result.regions:
+        if region.used <= region.budget:
+            continue
+        largest = sorted(region.objects, key=lambda o: (-(o.size + o.padding), o.key))[:3]
+        contributors = ", ".join(f"{o.key} ({o.object}) {o.size + o.padding} B" for o in largest)
+        position = profile.positions.get(f"budget.{region.name}") or profile.positions.get("budget")
+        errors.append(
+            Diagnostic(
+                profile.path,
+                position,
+                f"budget.{region.name}",
+                f"region '{region.name}' needs {region.used} B{where} but its budget is {region.budget} B "
+                f"(over by {region.used - region.budget} B); largest: {contributors}",
+            )
+        )
+    if errors:
+        raise ProfileError(errors)
+
+
+def summary(result: Plan) -> Dict[str, Tuple[int, int]]:
+    """Region -> (used, budget), for the CLI's one-line check output."""
+    return {r.name: (r.used, r.budget) for r in result.regions if r.objects}

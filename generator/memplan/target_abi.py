@@ -1,0 +1,72 @@
+"""Sizes the planner needs per target ABI, measured with the project's compilers.
+
+`host` is x86-64 LP64 (g++); every Cortex-M core is ILP32 AAPCS
+(arm-none-eabi-g++). `gcm_context` is `mbedtls_gcm_context` of mbedTLS 3.6.6
+built with `cmake/mbedtls/memplan_mbedtls_config.h` (no MBEDTLS_CIPHER_C, so
+the AES key schedule is inside the GCM context). tests/generator/
+test_target_abi.py compiles a probe with both compilers and checks every
+number here, and each generated header static_asserts the ones it uses.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class TargetAbi:
+    pointer_size: int
+    gcm_context_size: int
+    gcm_context_align: int
+    session_record_size: int
+    session_record_align: int
+    session_hot_end: int  # offsetof(SessionRecord, key_loaded_at_s): the hot fields end here
+    pool_state_word: int  # one std::uint32_t holds the in-use bits of 32 blocks
+
+
+_CORTEX_M = TargetAbi(
+    pointer_size=4,
+    gcm_context_size=616,
+    gcm_context_align=8,
+    session_record_size=48,
+    session_record_align=8,
+    session_hot_end=32,
+    pool_state_word=4,
+)
+
+_HOST = TargetAbi(
+    pointer_size=8,
+    gcm_context_size=624,
+    gcm_context_align=8,
+    session_record_size=48,
+    session_record_align=8,
+    session_hot_end=32,
+    pool_state_word=4,
+)
+
+HOST_CORE = "host"
+
+ABI_BY_CORE = {
+    "host": _HOST,
+    "cortex-m0": _CORTEX_M,
+    "cortex-m0plus": _CORTEX_M,
+    "cortex-m3": _CORTEX_M,
+    "cortex-m4": _CORTEX_M,
+    "cortex-m7": _CORTEX_M,
+    "cortex-m33": _CORTEX_M,
+}
+
+# The compiler flags that select each ABI, for the probe test and documentation.
+COMPILER_BY_CORE = {
+    "host": ["g++"],
+    "cortex-m0": ["arm-none-eabi-g++", "-mcpu=cortex-m0", "-mthumb"],
+    "cortex-m0plus": ["arm-none-eabi-g++", "-mcpu=cortex-m0plus", "-mthumb"],
+    "cortex-m3": ["arm-none-eabi-g++", "-mcpu=cortex-m3", "-mthumb"],
+    "cortex-m4": ["arm-none-eabi-g++", "-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16"],
+    "cortex-m7": ["arm-none-eabi-g++", "-mcpu=cortex-m7", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv5-d16"],
+    "cortex-m33": ["arm-none-eabi-g++", "-mcpu=cortex-m33", "-mthumb"],
+}
+
+
+def abi_for(core: str) -> TargetAbi:
+    return ABI_BY_CORE[core]

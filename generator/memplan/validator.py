@@ -1,0 +1,428 @@
+"""Schema-1 validation: every key typed and range-checked, all errors at once.
+
+The rules here are the single source of truth; `profiles/profile.schema.json`
+describes the same rules for editors, and a test keeps the two in step.
+"""
+
+from __future__ import annotations
+
+import keyword
+import re
+from typing import Callable, Dict, List, Optional, Tuple
+
+from memplan import PROFILE_SCHEMA
+from memplan.diagnostics import Diagnostic, Position, ProfileError
+from memplan.loader import YList, YMap, YNode, YScalar, load_file
+from memplan.model import AEADS, CORES, GCM_IV_BYTES, USAGES, Crypto, PoolSpec, Profile, Sessions, Target, Workspace
+
+NAME_RE = re.compile(r"^[a-z_][a-z0-9_]*$")  # profile names become namespaces and file names
+IDENT_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+SIZE_RE = re.compile(r"^\s*([0-9]+)\s*(B|KiB|MiB)?\s*$")
+UNITS = {None: 1, "B": 1, "KiB": 1024, "MiB": 1024 * 1024}
+MAX_NAME = 32
+MAX_REGION_SIZE = 1 << 32
+MAX_POOLS = 32
+MAX_BLOCK_SIZE = 1 << 20
+MAX_BLOCK_COUNT = 65535
+MAX_SESSIONS = 1024
+MAX_WORKSPACE_BUFFER = 1 << 20
+MIN_CACHE_LINE = 32  # the session's hot fields take 32 bytes and must share one line
+MAX_CACHE_LINE = 256
+# C++ names the generated header already uses inside the profile namespace.
+RESERVED = {"memory", "Memory", "config", "SessionSlot", "pools", "workspace", "sessions", "key_slots"}
+
+TOP_KEYS = ("schema", "name", "description", "target", "budget", "pools", "sessions", "workspace", "crypto")
+REQUIRED_TOP = ("schema", "name", "target", "budget", "pools", "sessions", "workspace", "crypto")
+
+
+def parse_size(text: str) -> Optional[int]:
+    """'48KiB' -> 49152; None when the text is not a size."""
+    match = SIZE_RE.match(text)
+    if not match:
+        return None
+    return int(match.group(1)) * UNITS[match.group(2)]
+
+
+class _Checker:
+    def __init__(self, filename: str) -> None:
+        self.filename = filename
+        self.errors: List[Diagnostic] = []
+
+    def error(self, position: Optional[Position], path: str, message: str) -> None:
+        self.errors.append(Diagnostic(self.filename, position, path, message))
+
+    # -- structure -------------------------------------------------------
+    def mapping(self, node: YNode, path: str, allowed: Tuple[str, ...], required: Tuple[str, ...]) -> Optional[YMap]:
+        if not isinstance(node, YMap):
+            self.error(node.position, path or "<document>", f"must be a mapping (got {_describe(node)})")
+            return None
+        for key, (key_pos, _) in node.entries.items():
+            if key not in allowed:
+                self.error(key_pos, _join(path, key), f"unknown key (expected one of: {', '.join(allowed)})")
+        for key in required:
+            if key not in node.entries:
+                self.error(node.position, _join(path, key), "missing required key")
+        return node
+
+    def child(self, node: Optional[YMap], key: str) -> Optional[YNode]:
+        if node is None or key not in node.entries:
+            return None
+        return node.entries[key][1]
+
+    # -- scalars ---------------------------------------------------------
+    def integer(self, node: Optional[YNode], path: str, low: int, high: int) -> Optional[int]:
+        if node is None:
+            return None
+        if not isinstance(node, YScalar) or node.tag != "int":
+            self.error(node.position, path, f"must be an integer (got {_describe(node)})")
+            return None
+        return self._range(node, path, int(node.value), low, high)  # type: ignore[arg-type]
+
+    def size(self, node: Optional[YNode], path: str, low: int, high: int) -> Optional[int]:
+        """An integer number of bytes or a string with a unit: B, KiB, MiB."""
+        if node is None:
+            return None
+        if isinstance(node, YScalar) and node.tag == "int":
+            return self._range(node, path, int(node.value), low, high)  # type: ignore[arg-type]
+        if isinstance(node, YScalar) and node.tag == "str":
+            value = parse_size(str(node.value))
+            if value is None:
+                self.error(node.position, path, f"not a size: {node.value!r} (use bytes or a unit: B, KiB, MiB)")
+                return None
+            return self._range(node, path, value, low, high)
+        self.error(node.position, path, f"must be a size in bytes (got {_describe(node)})")
+        return None
+
+    def _range(self, node: YScalar, path: str, value: int, low: int, high: int) -> Optional[int]:
+        if value < low:
+            self.error(node.position, path, f"must be >= {low} (got {value})" if low != 1 else f"must be > 0 (got {value})")
+            return None
+        if value > high:
+            self.error(node.position, path, f"must be <= {high} (got {value})")
+            return None
+        return value
+
+    def string(self, node: Optional[YNode], path: str) -> Optional[str]:
+        if node is None:
+            return None
+        if not isinstance(node, YScalar) or node.tag != "str":
+            self.error(node.position, path, f"must be a string (got {_describe(node)})")
+            return None
+        return str(node.value)
+
+    def identifier(self, node: Optional[YNode], path: str, pattern: "re.Pattern[str]", what: str) -> Optional[str]:
+        text = self.string(node, path)
+        if text is None or node is None:
+            return None
+        if not pattern.match(text) or len(text) > MAX_NAME:
+            self.error(node.position, path, f"{what} must match {pattern.pattern} and have at most {MAX_NAME} characters (got {text!r})")
+            return None
+        if keyword.iskeyword(text) or text in _CPP_KEYWORDS:
+            self.error(node.position, path, f"{text!r} is a C++ keyword")
+            return None
+        return text
+
+    def choice(self, node: Optional[YNode], path: str, choices: Tuple[str, ...]) -> Optional[str]:
+        text = self.string(node, path)
+        if text is None or node is None:
+            return None
+        if text not in choices:
+            self.error(node.position, path, f"must be one of {', '.join(choices)} (got {text!r})")
+            return None
+        return text
+
+
+_CPP_KEYWORDS = set(
+    "alignas alignof and and_eq asm auto bitand bitor bool break case catch char char16_t char32_t class "
+    "compl const constexpr const_cast continue decltype default delete do double dynamic_cast else enum "
+    "explicit export extern false float for friend goto if inline int long mutable namespace new noexcept "
+    "not not_eq nullptr operator or or_eq private protected public register reinterpret_cast return short "
+    "signed sizeof static static_assert static_cast struct switch template this thread_local throw true try "
+    "typedef typeid typename union unsigned using virtual void volatile wchar_t while xor xor_eq".split()
+)
+
+
+def _join(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
+
+
+def _describe(node: YNode) -> str:
+    if isinstance(node, YMap):
+        return "a mapping"
+    if isinstance(node, YList):
+        return "a list"
+    if node.tag == "null":
+        return "nothing"
+    return f"{node.tag} {node.value!r}"
+
+
+def _position_of(node: Optional[YNode], fallback: Position) -> Position:
+    return node.position if node is not None else fallback
+
+
+def validate(tree: YNode, filename: str) -> Profile:
+    """Returns the typed profile or raises ProfileError listing every problem."""
+    c = _Checker(filename)
+    root = c.mapping(tree, "", TOP_KEYS, REQUIRED_TOP)
+    if root is None:
+        raise ProfileError(c.errors)
+
+    schema_node = c.child(root, "schema")
+    if schema_node is not None:
+        schema = c.integer(schema_node, "schema", 1, 1 << 16)
+        if schema is not None and schema != PROFILE_SCHEMA:
+            c.error(schema_node.position, "schema", f"unsupported schema {schema} (this generator reads schema {PROFILE_SCHEMA})")
+
+    name_node = c.child(root, "name")
+    name = c.identifier(name_node, "name", NAME_RE, "a profile name")
+    if name is not None and name in RESERVED:
+        c.error(_position_of(name_node, root.position), "name", f"{name!r} is reserved by the generated header")
+        name = None
+    description = c.string(c.child(root, "description"), "description") or ""
+
+    target = _target(c, c.child(root, "target"))
+    regions = target.regions if target else {}
+    default_region = next(iter(regions)) if regions else ""
+
+    def region_ref(node: Optional[YNode], path: str) -> str:
+        if node is None:
+            return default_region
+        region = c.identifier(node, path, IDENT_RE, "a region name")
+        if region is not None and regions and region not in regions:
+            c.error(node.position, path, f"unknown region {region!r} (target.regions has: {', '.join(regions)})")
+        return region or default_region
+
+    budget = _budget(c, c.child(root, "budget"), regions)
+    crypto = _crypto(c, c.child(root, "crypto"))
+    pools = _pools(c, c.child(root, "pools"), region_ref, crypto)
+
+    sessions_map = c.mapping(c.child(root, "sessions"), "sessions", ("count", "key_slots", "region"), ("count", "key_slots")) if c.child(root, "sessions") is not None else None
+    count = c.integer(c.child(sessions_map, "count"), "sessions.count", 1, MAX_SESSIONS)
+    key_slots = c.integer(c.child(sessions_map, "key_slots"), "sessions.key_slots", 1, MAX_SESSIONS)
+    sessions_region = region_ref(c.child(sessions_map, "region"), "sessions.region")
+
+    workspace_map = c.mapping(c.child(root, "workspace"), "workspace", ("buffer_size", "region"), ("buffer_size",)) if c.child(root, "workspace") is not None else None
+    buffer_node = c.child(workspace_map, "buffer_size")
+    buffer_size = c.size(buffer_node, "workspace.buffer_size", 16, MAX_WORKSPACE_BUFFER)
+    if buffer_size is not None and buffer_size % 16 != 0:
+        c.error(_position_of(buffer_node, root.position), "workspace.buffer_size", f"must be a multiple of 16, the AES block size (got {buffer_size})")
+        buffer_size = None
+    workspace_region = region_ref(c.child(workspace_map, "region"), "workspace.region")
+
+    # Every region that holds part of the layout needs a budget.
+    if target is not None and budget is not None:
+        users: Dict[str, str] = {}
+        for pool in pools or ():
+            users.setdefault(pool.region, f"pools[{pool.index}]")
+        users.setdefault(sessions_region, "sessions")
+        users.setdefault(workspace_region, "workspace")
+        budget_node = c.child(root, "budget")
+        for region, user in users.items():
+            if region and region in regions and region not in budget:
+                c.error(_position_of(budget_node, root.position), f"budget.{region}", f"missing: region {region!r} holds {user} and needs a budget")
+
+    if c.errors:
+        raise ProfileError(c.errors)
+    assert name is not None and target is not None and budget is not None and pools is not None and crypto is not None
+    assert count is not None and key_slots is not None and buffer_size is not None
+    return Profile(
+        path=filename,
+        name=name,
+        description=description,
+        target=target,
+        budget=budget,
+        pools=tuple(pools),
+        sessions=Sessions(count, key_slots, sessions_region),
+        workspace=Workspace(buffer_size, workspace_region),
+        crypto=crypto,
+        positions=_positions(root),
+    )
+
+
+def _target(c: _Checker, node: Optional[YNode]) -> Optional[Target]:
+    if node is None:
+        return None
+    m = c.mapping(node, "target", ("core", "cache_line", "regions"), ("core", "cache_line", "regions"))
+    core = c.choice(c.child(m, "core"), "target.core", CORES)
+    line_node = c.child(m, "cache_line")
+    cache_line = c.integer(line_node, "target.cache_line", MIN_CACHE_LINE, MAX_CACHE_LINE)
+    if cache_line is not None and cache_line & (cache_line - 1):
+        c.error(_position_of(line_node, node.position), "target.cache_line", f"must be a power of two (got {cache_line})")
+        cache_line = None
+    regions: Dict[str, int] = {}
+    regions_node = c.child(m, "regions")
+    ok = True
+    if regions_node is not None:
+        rm = c.mapping(regions_node, "target.regions", (), ()) if not isinstance(regions_node, YMap) else regions_node
+        if rm is None:
+            ok = False
+        elif not rm.entries:
+            c.error(rm.position, "target.regions", "must list at least one RAM region")
+            ok = False
+        else:
+            for region, (key_pos, value) in rm.entries.items():
+                path = f"target.regions.{region}"
+                if not IDENT_RE.match(region) or len(region) > MAX_NAME:
+                    c.error(key_pos, path, f"a region name must match {IDENT_RE.pattern} (got {region!r})")
+                    ok = False
+                    continue
+                spec = c.mapping(value, path, ("size",), ("size",))
+                size = c.size(c.child(spec, "size"), f"{path}.size", 1, MAX_REGION_SIZE)
+                if size is None:
+                    ok = False
+                else:
+                    regions[region] = size
+    if core is None or cache_line is None or not ok or m is None or regions_node is None:
+        return None
+    return Target(core, cache_line, regions)
+
+
+def _budget(c: _Checker, node: Optional[YNode], regions: Dict[str, int]) -> Optional[Dict[str, int]]:
+    if node is None:
+        return None
+    if not isinstance(node, YMap):
+        c.mapping(node, "budget", (), ())
+        return None
+    budget: Dict[str, int] = {}
+    ok = True
+    for region, (key_pos, value) in node.entries.items():
+        path = f"budget.{region}"
+        if regions and region not in regions:
+            c.error(key_pos, path, f"unknown region {region!r} (target.regions has: {', '.join(regions)})")
+            ok = False
+            continue
+        size = c.size(value, path, 1, MAX_REGION_SIZE)
+        if size is None:
+            ok = False
+            continue
+        if region in regions and size > regions[region]:
+            c.error(value.position, path, f"budget {size} B is larger than region {region!r} ({regions[region]} B)")
+            ok = False
+            continue
+        budget[region] = size
+    return budget if ok else None
+
+
+def _crypto(c: _Checker, node: Optional[YNode]) -> Optional[Crypto]:
+    if node is None:
+        return None
+    keys = ("aead", "tag_size", "nonce", "rotation", "max_security_violations")
+    m = c.mapping(node, "crypto", keys, keys)
+    aead = c.choice(c.child(m, "aead"), "crypto.aead", tuple(AEADS))
+    tag_size = c.integer(c.child(m, "tag_size"), "crypto.tag_size", 12, 16)
+    nonce_node = c.child(m, "nonce")
+    nm = c.mapping(nonce_node, "crypto.nonce", ("fixed_size", "counter_size", "reserve"), ("fixed_size", "counter_size", "reserve")) if nonce_node is not None else None
+    fixed = c.integer(c.child(nm, "fixed_size"), "crypto.nonce.fixed_size", 0, 8)
+    counter_node = c.child(nm, "counter_size")
+    counter = c.integer(counter_node, "crypto.nonce.counter_size", 4, 8)
+    if fixed is not None and counter is not None and fixed + counter != GCM_IV_BYTES and nonce_node is not None:
+        c.error(nonce_node.position, "crypto.nonce", f"fixed_size + counter_size must be {GCM_IV_BYTES} bytes, a 96-bit IV (got {fixed} + {counter} = {fixed + counter})")
+        fixed = None
+    counter_max = (1 << (8 * counter)) - 1 if counter is not None else (1 << 64) - 1
+    reserve = c.integer(c.child(nm, "reserve"), "crypto.nonce.reserve", 1, min(counter_max, (1 << 32) - 1))
+    rotation_node = c.child(m, "rotation")
+    rm = c.mapping(rotation_node, "crypto.rotation", ("max_messages", "max_age_s"), ("max_messages", "max_age_s")) if rotation_node is not None else None
+    # The last counter value is never used, so a key seals at most counter_max messages.
+    max_messages = c.integer(c.child(rm, "max_messages"), "crypto.rotation.max_messages", 1, counter_max)
+    max_age_s = c.integer(c.child(rm, "max_age_s"), "crypto.rotation.max_age_s", 1, (1 << 32) - 1)
+    violations = c.integer(c.child(m, "max_security_violations"), "crypto.max_security_violations", 1, 255)
+    values = (aead, tag_size, fixed, counter, reserve, max_messages, max_age_s, violations)
+    if any(v is None for v in values):
+        return None
+    assert aead is not None
+    return Crypto(aead, AEADS[aead], tag_size, fixed, counter, reserve, max_messages, max_age_s, violations)  # type: ignore[arg-type]
+
+
+def _pools(c: _Checker, node: Optional[YNode], region_ref: Callable[[Optional[YNode], str], str], crypto: Optional[Crypto]) -> Optional[List[PoolSpec]]:
+    if node is None:
+        return None
+    if not isinstance(node, YList):
+        c.error(node.position, "pools", f"must be a list of pools (got {_describe(node)})")
+        return None
+    if not node.items:
+        c.error(node.position, "pools", "must list at least one pool")
+        return None
+    if len(node.items) > MAX_POOLS:
+        c.error(node.position, "pools", f"at most {MAX_POOLS} pools (got {len(node.items)})")
+        return None
+    pools: List[PoolSpec] = []
+    names: Dict[str, int] = {}
+    ok = True
+    for index, item in enumerate(node.items):
+        path = f"pools[{index}]"
+        m = c.mapping(item, path, ("name", "block_size", "count", "usage", "region"), ("name", "block_size", "count", "usage"))
+        name_node = c.child(m, "name")
+        name = c.identifier(name_node, f"{path}.name", NAME_RE, "a pool name")
+        if name is not None and name_node is not None:
+            if name in names:
+                c.error(name_node.position, f"{path}.name", f"duplicate pool name {name!r} (also pools[{names[name]}])")
+                name = None
+            else:
+                names[name] = index
+        block_node = c.child(m, "block_size")
+        block_size = c.size(block_node, f"{path}.block_size", 1, MAX_BLOCK_SIZE)
+        if block_size is not None and block_node is not None and block_size % 8 != 0:
+            # Blocks hold the free-list link and any scalar type: keep them 8-byte aligned.
+            c.error(block_node.position, f"{path}.block_size", f"must be a multiple of 8 (got {block_size})")
+            block_size = None
+        count = c.integer(c.child(m, "count"), f"{path}.count", 1, MAX_BLOCK_COUNT)
+        usage = _usage(c, c.child(m, "usage"), f"{path}.usage")
+        if usage is not None and block_size is not None and crypto is not None:
+            usage_node = c.child(m, "usage")
+            assert usage_node is not None
+            key_bytes = crypto.key_bits // 8
+            if "key" in usage and block_size < key_bytes:
+                c.error(usage_node.position, f"{path}.usage", f"a key pool needs blocks of at least {key_bytes} B for {crypto.aead} (block_size is {block_size})")
+                usage = None
+            elif "nonce" in usage and block_size < GCM_IV_BYTES:
+                c.error(usage_node.position, f"{path}.usage", f"a nonce pool needs blocks of at least {GCM_IV_BYTES} B (block_size is {block_size})")
+                usage = None
+        region = region_ref(c.child(m, "region"), f"{path}.region")
+        if None in (name, block_size, count, usage) or m is None:
+            ok = False
+            continue
+        pools.append(PoolSpec(name, block_size, count, usage, region, index))  # type: ignore[arg-type]
+    return pools if ok else None
+
+
+def _usage(c: _Checker, node: Optional[YNode], path: str) -> Optional[Tuple[str, ...]]:
+    if node is None:
+        return None
+    if not isinstance(node, YList) or not node.items:
+        c.error(node.position, path, f"must be a non-empty list of: {', '.join(USAGES)}")
+        return None
+    seen: List[str] = []
+    ok = True
+    for i, item in enumerate(node.items):
+        value = c.choice(item, f"{path}[{i}]", USAGES)
+        if value is None:
+            ok = False
+        elif value in seen:
+            c.error(item.position, f"{path}[{i}]", f"duplicate usage {value!r}")
+            ok = False
+        else:
+            seen.append(value)
+    return tuple(seen) if ok else None
+
+
+def _positions(root: YMap) -> Dict[str, Position]:
+    """Key path -> position of its value, for errors found after validation (budgets)."""
+    found: Dict[str, Position] = {}
+
+    def walk(node: YNode, path: str) -> None:
+        found[path] = node.position
+        if isinstance(node, YMap):
+            for key, (_, value) in node.entries.items():
+                walk(value, _join(path, key))
+        elif isinstance(node, YList):
+            for i, item in enumerate(node.items):
+                walk(item, f"{path}[{i}]")
+
+    walk(root, "")
+    return found
+
+
+def load_profile(path: str) -> Tuple[Profile, bytes]:
+    """Loads and validates one profile file; returns the profile and the bytes read."""
+    tree, data = load_file(path)
+    return validate(tree, path), data
