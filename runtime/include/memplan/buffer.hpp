@@ -1,0 +1,72 @@
+// A move-only handle to one pool block: wipes and returns it when it dies.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <utility>
+
+#include "memplan/pool.hpp"
+#include "memplan/span.hpp"
+
+namespace memplan {
+
+template <class Lock>
+class BasicBuffer {
+ public:
+  constexpr BasicBuffer() noexcept = default;
+  BasicBuffer(BasicPool<Lock>& pool, std::uint8_t* block, std::size_t length) noexcept
+      : pool_(&pool), data_(block), length_(length) {}
+
+  BasicBuffer(BasicBuffer&& other) noexcept
+      : pool_(std::exchange(other.pool_, nullptr)),
+        data_(std::exchange(other.data_, nullptr)),
+        length_(std::exchange(other.length_, 0)) {}
+  BasicBuffer& operator=(BasicBuffer&& other) noexcept {
+    if (this != &other) {
+      reset();
+      pool_ = std::exchange(other.pool_, nullptr);
+      data_ = std::exchange(other.data_, nullptr);
+      length_ = std::exchange(other.length_, 0);
+    }
+    return *this;
+  }
+  BasicBuffer(const BasicBuffer&) = delete;
+  BasicBuffer& operator=(const BasicBuffer&) = delete;
+  ~BasicBuffer() { reset(); }
+
+  // Wipes the block and gives it back to its pool; an empty handle stays empty.
+  void reset() noexcept {
+    if (pool_ != nullptr) {
+      // Cannot fail: the handle is the only owner of a block the pool handed out.
+      static_cast<void>(pool_->release(data_));
+      pool_ = nullptr;
+      data_ = nullptr;
+      length_ = 0;
+    }
+  }
+
+  // Sets the length in use (at most the capacity); InvalidArgument otherwise.
+  Status resize(std::size_t length) noexcept {
+    if (pool_ == nullptr || length > capacity()) return Failure{Error::InvalidArgument, nullptr};
+    length_ = length;
+    return {};
+  }
+
+  bool empty() const noexcept { return pool_ == nullptr; }
+  explicit operator bool() const noexcept { return pool_ != nullptr; }
+  std::uint8_t* data() const noexcept { return data_; }
+  std::size_t size() const noexcept { return length_; }  // the length requested
+  std::size_t capacity() const noexcept { return pool_ != nullptr ? pool_->block_size() : 0; }
+  ByteSpan span() const noexcept { return ByteSpan{data_, length_}; }
+  ByteSpan block() const noexcept { return ByteSpan{data_, capacity()}; }
+  const char* pool_name() const noexcept { return pool_ != nullptr ? pool_->name() : nullptr; }
+
+ private:
+  BasicPool<Lock>* pool_ = nullptr;
+  std::uint8_t* data_ = nullptr;
+  std::size_t length_ = 0;
+};
+
+using Buffer = BasicBuffer<DefaultLock>;
+
+}  // namespace memplan

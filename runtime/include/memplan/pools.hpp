@@ -1,0 +1,91 @@
+// The size classes of one layout: allocation by size and usage.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "memplan/buffer.hpp"
+#include "memplan/pool.hpp"
+
+namespace memplan {
+
+template <class Lock>
+class BasicPools {
+ public:
+  // `pools` is sorted by block size, ascending (the generator emits it so).
+  constexpr BasicPools(BasicPool<Lock>* const* pools, std::size_t count) noexcept : pools_(pools), count_(count) {}
+  BasicPools(const BasicPools&) = delete;
+  BasicPools& operator=(const BasicPools&) = delete;
+
+  Status init() noexcept {
+    for (std::size_t i = 0; i + 1 < count_; ++i) {
+      if (pools_[i]->block_size() > pools_[i + 1]->block_size()) return Failure{Error::InvalidArgument, pools_[i]->name()};
+    }
+    for (std::size_t i = 0; i < count_; ++i) {
+      if (Status status = pools_[i]->init(); !status) return status;
+    }
+    return {};
+  }
+
+  // The smallest class allowed for `usage` whose blocks hold `size` bytes.
+  // SizeNotSupported: no allowed class is large enough (or size is 0).
+  // PoolExhausted: every fitting class is full; context() names the smallest.
+  // The loop runs over the size classes (at most 32), never over blocks.
+  Result<BasicBuffer<Lock>> allocate(std::size_t size, Usage usage) noexcept {
+    if (size == 0) return Failure{Error::SizeNotSupported, nullptr};
+    const char* first_fitting = nullptr;
+    for (std::size_t i = 0; i < count_; ++i) {
+      BasicPool<Lock>& pool = *pools_[i];
+      if (!pool.allows(usage) || pool.block_size() < size) continue;
+      if (first_fitting == nullptr) first_fitting = pool.name();
+      Result<std::uint8_t*> block = pool.allocate();
+      if (block) return BasicBuffer<Lock>(pool, block.value(), size);
+      if (block.error() != Error::PoolExhausted) return Failure{block.error(), block.context()};
+    }
+    if (first_fitting == nullptr) return Failure{Error::SizeNotSupported, to_string(usage)};
+    return Failure{Error::PoolExhausted, first_fitting};
+  }
+
+  // Returns a raw block to whichever class owns it (for callers that did not
+  // keep the Buffer handle); foreign pointers are counted here.
+  Status release(void* pointer) noexcept {
+    for (std::size_t i = 0; i < count_; ++i) {
+      if (pointer != nullptr && pools_[i]->owns(pointer)) return pools_[i]->release(pointer);
+    }
+    typename Lock::Guard guard(lock_);
+    ++foreign_releases_;
+    return Failure{pointer == nullptr ? Error::NullPointer : Error::ForeignPointer, nullptr};
+  }
+
+  // Writes up to `capacity` entries; returns the number of classes.
+  std::size_t stats(PoolStats* out, std::size_t capacity) const noexcept {
+    for (std::size_t i = 0; i < count_ && i < capacity; ++i) out[i] = pools_[i]->stats();
+    return count_;
+  }
+
+  Status health_check() const noexcept {
+    for (std::size_t i = 0; i < count_; ++i) {
+      if (Status status = pools_[i]->health_check(); !status) return status;
+    }
+    return {};
+  }
+
+  std::size_t size() const noexcept { return count_; }
+  BasicPool<Lock>& operator[](std::size_t index) const noexcept { return *pools_[index]; }
+  bool initialized() const noexcept { return count_ != 0 && pools_[0]->initialized(); }
+  // Releases that no class owned (null or foreign pointers).
+  std::uint32_t foreign_releases() const noexcept {
+    typename Lock::Guard guard(lock_);
+    return foreign_releases_;
+  }
+
+ private:
+  BasicPool<Lock>* const* pools_;
+  std::size_t count_;
+  std::uint32_t foreign_releases_ = 0;
+  mutable Lock lock_;  // a plain lock, not an atomic: Cortex-M0 has no atomic read-modify-write
+};
+
+using Pools = BasicPools<DefaultLock>;
+
+}  // namespace memplan
