@@ -1,1 +1,118 @@
-# memplan_add_layout() and memplan_check_elf(). Owner: build integration (issue 5).
+# memplan's CMake API (contract in DESIGN.md):
+#
+#   memplan_add_layout(<target> PROFILE <file.yaml> [OUTPUT_DIR <dir>])
+#     An INTERFACE library whose include directory holds <name>/layout.hpp
+#     (include it as <name/layout.hpp>) and whose link options let a linker
+#     script `INCLUDE <name>/layout.ld`. The files are generated at build time,
+#     again only when the profile, a template or the generator changed; a bad
+#     profile fails the build with the profile's own file:line:col errors.
+#     Properties: MEMPLAN_PROFILE, MEMPLAN_LAYOUT_NAME, MEMPLAN_LAYOUT_DIR,
+#     MEMPLAN_LINKER_FRAGMENT, MEMPLAN_BUDGET_JSON.
+#
+#   memplan_check_elf(<executable> PROFILE <file.yaml> [REPORT <file.md>])
+#     After each link, checks the image against the profile (pyelftools) and
+#     fails the build on any violation; writes a Markdown budget report.
+include_guard(GLOBAL)
+
+set(_memplan_cmake_dir "${CMAKE_CURRENT_LIST_DIR}")
+# A checkout has generator/ and templates/ beside cmake/; an installed package
+# points these at its share/ directory (see memplanConfig.cmake).
+if(NOT DEFINED MEMPLAN_GENERATOR_DIR)
+  set(MEMPLAN_GENERATOR_DIR "${_memplan_cmake_dir}/../generator")
+endif()
+if(NOT DEFINED MEMPLAN_TEMPLATE_DIR)
+  set(MEMPLAN_TEMPLATE_DIR "${_memplan_cmake_dir}/../templates")
+endif()
+get_filename_component(MEMPLAN_GENERATOR_DIR "${MEMPLAN_GENERATOR_DIR}" ABSOLUTE)
+get_filename_component(MEMPLAN_TEMPLATE_DIR "${MEMPLAN_TEMPLATE_DIR}" ABSOLUTE)
+
+# Debian's interpreter has the modules (python3-jinja2, -yaml, -pyelftools);
+# another python3 earlier on PATH usually does not.
+if(NOT MEMPLAN_PYTHON)
+  if(EXISTS /usr/bin/python3)
+    set(_memplan_python_default /usr/bin/python3)
+  else()
+    find_program(_memplan_python_default NAMES python3 REQUIRED)
+  endif()
+  set(MEMPLAN_PYTHON "${_memplan_python_default}" CACHE FILEPATH "Python 3 with jinja2, yaml and elftools")
+endif()
+
+function(_memplan_profile_name profile out_var)
+  file(STRINGS "${profile}" _name_line REGEX "^name:[ \t]*[a-z_][a-z0-9_]*" LIMIT_COUNT 1)
+  if(NOT _name_line)
+    message(FATAL_ERROR "memplan: ${profile}: no 'name: <identifier>' line at the top level")
+  endif()
+  string(REGEX REPLACE "^name:[ \t]*([a-z_][a-z0-9_]*).*$" "\\1" _name "${_name_line}")
+  set(${out_var} "${_name}" PARENT_SCOPE)
+endfunction()
+
+function(memplan_add_layout target)
+  cmake_parse_arguments(PARSE_ARGV 1 ARG "" "PROFILE;OUTPUT_DIR" "")
+  if(NOT ARG_PROFILE)
+    message(FATAL_ERROR "memplan_add_layout(${target}): PROFILE <file.yaml> is required")
+  endif()
+  if(ARG_UNPARSED_ARGUMENTS)
+    message(FATAL_ERROR "memplan_add_layout(${target}): unknown arguments: ${ARG_UNPARSED_ARGUMENTS}")
+  endif()
+  get_filename_component(profile "${ARG_PROFILE}" ABSOLUTE BASE_DIR "${CMAKE_CURRENT_SOURCE_DIR}")
+  if(NOT EXISTS "${profile}")
+    message(FATAL_ERROR "memplan_add_layout(${target}): profile '${profile}' does not exist")
+  endif()
+  if(ARG_OUTPUT_DIR)
+    get_filename_component(out_dir "${ARG_OUTPUT_DIR}" ABSOLUTE BASE_DIR "${CMAKE_CURRENT_BINARY_DIR}")
+  else()
+    set(out_dir "${CMAKE_CURRENT_BINARY_DIR}/memplan/${target}")
+  endif()
+  # The name decides the output folder; re-read it when the profile changes.
+  set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS "${profile}")
+  _memplan_profile_name("${profile}" name)
+
+  set(layout_dir "${out_dir}/${name}")
+  set(outputs
+    "${layout_dir}/layout.hpp" "${layout_dir}/layout.ld" "${layout_dir}/budget.json"
+    "${layout_dir}/budget.md" "${layout_dir}/budget.svg")
+  set(stamp "${out_dir}/.${name}.stamp")
+  file(GLOB generator_sources CONFIGURE_DEPENDS "${MEMPLAN_GENERATOR_DIR}/memplan/*.py")
+  file(GLOB template_sources CONFIGURE_DEPENDS "${MEMPLAN_TEMPLATE_DIR}/*.j2")
+
+  # The generator rewrites only changed files; the stamp records that it ran,
+  # and BYPRODUCTS (restat) keep unchanged headers from rebuilding their users.
+  add_custom_command(
+    OUTPUT "${stamp}"
+    BYPRODUCTS ${outputs}
+    COMMAND ${CMAKE_COMMAND} -E env "PYTHONPATH=${MEMPLAN_GENERATOR_DIR}" "MEMPLAN_TEMPLATE_DIR=${MEMPLAN_TEMPLATE_DIR}"
+            "${MEMPLAN_PYTHON}" -m memplan generate "${profile}" --out "${out_dir}"
+    COMMAND ${CMAKE_COMMAND} -E touch "${stamp}"
+    DEPENDS "${profile}" ${generator_sources} ${template_sources}
+    COMMENT "memplan: generating layout '${name}' from ${ARG_PROFILE}"
+    VERBATIM)
+  add_custom_target(${target}_generate DEPENDS "${stamp}")
+
+  add_library(${target} INTERFACE)
+  add_dependencies(${target} ${target}_generate)
+  target_include_directories(${target} INTERFACE "$<BUILD_INTERFACE:${out_dir}>")
+  target_link_options(${target} INTERFACE "LINKER:-L${out_dir}")
+  set_target_properties(${target} PROPERTIES
+    MEMPLAN_PROFILE "${profile}"
+    MEMPLAN_LAYOUT_NAME "${name}"
+    MEMPLAN_LAYOUT_DIR "${layout_dir}"
+    MEMPLAN_LINKER_FRAGMENT "${layout_dir}/layout.ld"
+    MEMPLAN_BUDGET_JSON "${layout_dir}/budget.json")
+endfunction()
+
+function(memplan_check_elf target)
+  cmake_parse_arguments(PARSE_ARGV 1 ARG "" "PROFILE;REPORT" "")
+  if(NOT ARG_PROFILE)
+    message(FATAL_ERROR "memplan_check_elf(${target}): PROFILE <file.yaml> is required")
+  endif()
+  get_filename_component(profile "${ARG_PROFILE}" ABSOLUTE BASE_DIR "${CMAKE_CURRENT_SOURCE_DIR}")
+  if(NOT ARG_REPORT)
+    set(ARG_REPORT "${CMAKE_CURRENT_BINARY_DIR}/${target}.budget.md")
+  endif()
+  add_custom_command(TARGET ${target} POST_BUILD
+    COMMAND ${CMAKE_COMMAND} -E env "PYTHONPATH=${MEMPLAN_GENERATOR_DIR}"
+            "${MEMPLAN_PYTHON}" -m memplan check-elf "$<TARGET_FILE:${target}>" --profile "${profile}"
+            --format md --output "${ARG_REPORT}"
+    COMMENT "memplan: checking $<TARGET_FILE_NAME:${target}> against ${ARG_PROFILE}"
+    VERBATIM)
+endfunction()

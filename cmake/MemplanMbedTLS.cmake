@@ -31,7 +31,8 @@ if(NOT TARGET memplan_mbedcrypto)
   set(_lib "${MEMPLAN_MBEDTLS_SOURCE_DIR}/library")
   add_library(memplan_mbedcrypto STATIC
     ${_lib}/aes.c ${_lib}/aesni.c ${_lib}/aesce.c ${_lib}/gcm.c ${_lib}/block_cipher.c
-    ${_lib}/platform.c ${_lib}/platform_util.c ${_lib}/constant_time.c)
+    ${_lib}/platform.c ${_lib}/platform_util.c ${_lib}/constant_time.c
+    ${CMAKE_CURRENT_LIST_DIR}/mbedtls/memplan_mbedtls_heap.c)
   add_library(memplan::mbedcrypto ALIAS memplan_mbedcrypto)
   set_target_properties(memplan_mbedcrypto PROPERTIES C_STANDARD 99 C_EXTENSIONS ON POSITION_INDEPENDENT_CODE ON)
   target_include_directories(memplan_mbedcrypto SYSTEM PUBLIC

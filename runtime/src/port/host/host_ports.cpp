@@ -50,7 +50,7 @@ Status FileNonceStore::persist(std::uint32_t slot, std::uint64_t mark) noexcept 
     const std::uint64_t value = i == slot ? mark : marks_[i];
     for (std::size_t b = 0; b < 8; ++b) bytes[i * 8 + b] = static_cast<unsigned char>(value >> (8 * b));
   }
-  char temporary[sizeof path_];
+  char temporary[sizeof path_ + 8];
   std::snprintf(temporary, sizeof temporary, "%s.tmp", path_);
   const int fd = ::open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) return Failure{Error::StorageFailure, "open"};
