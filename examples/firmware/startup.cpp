@@ -1,43 +1,49 @@
-// Cortex-M startup: 16-entry vector table, .data copy, .bss zeroing, FPU on before the C library.
-// Unexpected exceptions exit with status 99 so QEMU reports a failure.
+// Cortex-M startup for the example firmware: 16-entry vector table, .data
+// copy, .bss zeroing, FPU enabled before any floating-point code, then main.
+// Unexpected exceptions exit with status 99 so QEMU reports a failure. The
+// layout's NOLOAD sections are not touched here: Memory::init() wipes them.
 #include <cstdint>
-#include <cstdio>
-#include <cstdlib>
 #include <cstring>
+
+#include "semihosting.hpp"
+
 extern "C" {
 extern std::uint32_t __data_load, __data_start, __data_end, __bss_start__, __bss_end__, __stack_top;
-void _start();
+extern void (*__init_array_start[])();
+extern void (*__init_array_end[])();
+int main();
+
 [[noreturn]] void Reset_Handler() {
-  std::memcpy(&__data_start, &__data_load, (char*)&__data_end - (char*)&__data_start);
-  std::memset(&__bss_start__, 0, (char*)&__bss_end__ - (char*)&__bss_start__);
+  auto* data_begin = reinterpret_cast<char*>(&__data_start);
+  auto* bss_begin = reinterpret_cast<char*>(&__bss_start__);
+  std::memcpy(data_begin, &__data_load, static_cast<std::size_t>(reinterpret_cast<char*>(&__data_end) - data_begin));
+  std::memset(bss_begin, 0, static_cast<std::size_t>(reinterpret_cast<char*>(&__bss_end__) - bss_begin));
 #if defined(__ARM_FP)
   *reinterpret_cast<volatile std::uint32_t*>(0xE000ED88) |= (0xFu << 20);  // CPACR: CP10/CP11 full access
-  __asm volatile("dsb\n isb");
+  __asm__ __volatile__("dsb\n isb" ::: "memory");
 #endif
-  _start();
-  for (;;) {
-  }
+  for (auto* init = __init_array_start; init != __init_array_end; ++init) (*init)();
+  firmware::exit(main());
 }
-[[noreturn]] void Default_Handler() {
-  std::_Exit(99);
-  for (;;) {
-  }
-}
+
+[[noreturn]] void Default_Handler() { firmware::exit(99); }
+
 __attribute__((section(".vectors"), used)) void (*const vectors[16])() = {
     reinterpret_cast<void (*)()>(&__stack_top),
     Reset_Handler,
-    Default_Handler,
-    Default_Handler,
-    Default_Handler,
-    Default_Handler,
-    Default_Handler,
+    Default_Handler,  // NMI
+    Default_Handler,  // HardFault
+    Default_Handler,  // MemManage
+    Default_Handler,  // BusFault
+    Default_Handler,  // UsageFault
     nullptr,
     nullptr,
     nullptr,
     nullptr,
-    Default_Handler,
-    Default_Handler,
+    Default_Handler,  // SVCall
+    Default_Handler,  // DebugMonitor
     nullptr,
-    Default_Handler,
-    Default_Handler};
+    Default_Handler,  // PendSV
+    Default_Handler,  // SysTick
+};
 }
