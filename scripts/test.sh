@@ -1,11 +1,17 @@
 #!/usr/bin/env bash
-# Runs every memplan test on a Debian 12 machine, installing what is missing:
-#   generator and tooling tests (pytest), runtime tests under ASan+UBSan and
-#   TSan (CTest), the example firmware of every profile under QEMU (CTest),
-#   static analysis (clang-tidy, cppcheck, flake8, mypy) and bounded fuzzing.
-# Every stage runs even when an earlier one failed; the exit status is
-# non-zero when any stage failed. Build trees go to $MEMPLAN_BUILD_DIR
-# (default: build/ in the checkout).
+# Runs every memplan test on a Debian 12 machine, installing what is missing.
+# Stages (each runs even when an earlier one failed):
+#   generator      pytest: validator, loader, planner, golden files, CLI, ELF check, diff
+#   python-lint    flake8 and mypy over generator/
+#   runtime        Catch2 + host examples under ASan and UBSan (CTest)
+#   threads        the multi-threaded pool test under ThreadSanitizer
+#   firmware       every example firmware for its core: link, ELF check, QEMU (CTest)
+#   budgets        RAM budget report of the firmware against budgets/baseline.json
+#   cpp-lint       clang-tidy and cppcheck over runtime/ with the repository's configs
+#   fuzz           libFuzzer targets for a bounded time each
+# The exit status is non-zero when any stage failed. Build trees go to
+# $MEMPLAN_BUILD_DIR (default: build/ in the checkout). Select stages with
+# MEMPLAN_STAGES="generator runtime" (default: all).
 set -uo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -13,15 +19,17 @@ cd "$repo"
 build_root=${MEMPLAN_BUILD_DIR:-$repo/build}
 jobs=${MEMPLAN_JOBS:-$(nproc)}
 python=/usr/bin/python3
+stages=${MEMPLAN_STAGES:-generator python-lint runtime threads firmware budgets cpp-lint fuzz}
 
 MEMPLAN_MBEDTLS_SOURCE_DIR=$(bash scripts/install-deps.sh | tail -n 1) || { echo "test: installing dependencies failed" >&2; exit 1; }
-export MEMPLAN_MBEDTLS_SOURCE_DIR
+export MEMPLAN_MBEDTLS_SOURCE_DIR MEMPLAN_BUILD_DIR=$build_root
 
 passed=()
 failed=()
 stage() {
   local name=$1
   shift
+  case " $stages " in *" $name "*) ;; *) return 0 ;; esac
   printf '\n=== %s ===\n' "$name"
   local start=$SECONDS
   if "$@"; then
@@ -36,22 +44,74 @@ stage() {
 configure_and_build() {  # dir, cmake args...
   local dir=$1
   shift
-  cmake -S "$repo" -B "$dir" -G Ninja "$@" >/dev/null && cmake --build "$dir" -j "$jobs"
+  cmake -S "$repo" -B "$dir" -G Ninja "$@" >"$dir.configure.log" 2>&1 || { cat "$dir.configure.log"; return 1; }
+  cmake --build "$dir" -j "$jobs"
 }
 
-pytest_suite() {
+generator_tests() {
   "$python" -m pytest -q -p no:cacheprovider tests/generator
 }
 
-runtime_asan_ubsan() {
+python_lint() {
+  "$python" -m flake8 generator/ tests/generator/ && "$python" -m mypy --config-file generator/mypy.ini generator/memplan
+}
+
+runtime_tests() {
   local dir=$build_root/asan
-  configure_and_build "$dir" -DCMAKE_BUILD_TYPE=Debug -DMEMPLAN_SANITIZE=ON &&
-    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+  mkdir -p "$build_root"
+  configure_and_build "$dir" -DCMAKE_BUILD_TYPE=Debug -DMEMPLAN_SANITIZE=ON -DMEMPLAN_BUILD_EXAMPLES=ON &&
+    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1 UBSAN_OPTIONS=print_stacktrace=1 \
       ctest --test-dir "$dir" --output-on-failure -j "$jobs"
 }
 
-stage "generator tests (pytest)" pytest_suite
-stage "runtime tests (ASan+UBSan)" runtime_asan_ubsan
+thread_tests() {
+  local dir=$build_root/tsan
+  mkdir -p "$build_root"
+  cmake -S "$repo" -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMEMPLAN_SANITIZE_THREAD=ON >"$dir.configure.log" 2>&1 &&
+    cmake --build "$dir" -j "$jobs" --target pool_thread_tests &&
+    TSAN_OPTIONS=halt_on_error=1 ctest --test-dir "$dir" --output-on-failure -R '^pool_thread_tests\.'
+}
+
+firmware_tests() {
+  local core status=0
+  mkdir -p "$build_root"
+  for core in cortex-m0 cortex-m3 cortex-m4f cortex-m7; do
+    printf -- '--- %s ---\n' "$core"
+    configure_and_build "$build_root/firmware-$core" -DMEMPLAN_BUILD_EXAMPLES=ON -DMEMPLAN_BUILD_TESTS=OFF \
+      --toolchain "$repo/cmake/toolchains/$core.cmake" &&
+      ctest --test-dir "$build_root/firmware-$core" --output-on-failure || status=1
+  done
+  return $status
+}
+
+budget_report() {
+  bash scripts/budget-report.sh
+}
+
+cpp_lint() {
+  local dir=$build_root/asan
+  [ -f "$dir/compile_commands.json" ] || configure_and_build "$dir" -DCMAKE_BUILD_TYPE=Debug -DMEMPLAN_SANITIZE=ON -DMEMPLAN_BUILD_EXAMPLES=ON || return 1
+  local sources
+  sources=$(ls runtime/src/*.cpp runtime/src/port/host/*.cpp tests/runtime/test_generated_layout.cpp)
+  clang-tidy -p "$dir" --quiet $sources 2>&1 | grep -v "warnings generated" ; local tidy=${PIPESTATUS[0]}
+  cppcheck --std=c++17 --enable=warning,performance,portability --error-exitcode=1 --inline-suppr --quiet \
+    --suppress=missingIncludeSystem -I runtime/include runtime/src runtime/include ; local check=$?
+  [ "$tidy" -eq 0 ] && [ "$check" -eq 0 ]
+}
+
+fuzz_tests() {
+  if [ ! -f tests/fuzz/run.sh ]; then echo "no fuzz targets yet"; return 0; fi
+  bash tests/fuzz/run.sh
+}
+
+stage generator generator_tests
+stage python-lint python_lint
+stage runtime runtime_tests
+stage threads thread_tests
+stage firmware firmware_tests
+stage budgets budget_report
+stage cpp-lint cpp_lint
+stage fuzz fuzz_tests
 
 printf '\n=== summary ===\n'
 for s in "${passed[@]}"; do printf 'ok      %s\n' "$s"; done

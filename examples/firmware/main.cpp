@@ -12,7 +12,7 @@
 #include <memplan/memplan.hpp>
 #include <memplan/port/memory_ports.hpp>
 
-#include "semihosting.hpp"
+#include "console.hpp"
 
 #define MEMPLAN_STRINGIFY2(x) #x
 #define MEMPLAN_STRINGIFY(x) MEMPLAN_STRINGIFY2(x)

@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <cstring>
 
-#include "semihosting.hpp"
+#include "console.hpp"
 
 extern "C" {
 extern std::uint32_t __data_load, __data_start, __data_end, __bss_start__, __bss_end__, __stack_top;

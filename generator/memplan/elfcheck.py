@@ -166,10 +166,13 @@ def check_image(elf_path: str, profile_plan: Plan) -> CheckResult:
             objects.append(ObjectResult(obj, sym, len(findings) == before))
             result.layout_bytes += sym.size
 
+        layout_parts = [(o.obj.object, o.symbol.size) for o in objects if o.symbol is not None and o.obj in region.objects]
         if origin is not None and length is not None:
             inside = [(name, size) for name, address, size in sections if origin <= address < origin + length]
             result.used = sum(size for _, size in inside)
-            result.contributors = sorted(inside, key=lambda item: (-item[1], item[0]))
+            # The layout by object (as in budget.json, so `memplan diff` pairs them), the rest by section.
+            others = [(name, size) for name, size in inside if not name.startswith(f".memplan.{p.name}.")]
+            result.contributors = sorted(layout_parts + others, key=lambda item: (-item[1], item[0]))
         else:
             result.used = sum(o.size + o.padding for o in region.objects)
             result.contributors = sorted(((o.object, o.size + o.padding) for o in region.objects), key=lambda item: (-item[1], item[0]))
@@ -177,7 +180,10 @@ def check_image(elf_path: str, profile_plan: Plan) -> CheckResult:
             top = _largest_symbols(symbols, origin, length) if origin is not None and length is not None else []
             filled_by = ", ".join(f"{n} {s} B" for n, s in (top or result.contributors)[:5])
             findings.append(
-                Finding(f"region {region.name}", f"uses {result.used} B, over its budget of {result.budget} B by {result.used - result.budget} B; filled by: {filled_by}")
+                Finding(
+                    f"region {region.name}",
+                    f"uses {result.used} B, over its budget of {result.budget} B by {result.used - result.budget} B; filled by: {filled_by}",
+                )
             )
 
     if arm:

@@ -9,7 +9,7 @@ custom tags, several documents, deep nesting and duplicate keys.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Tuple, Union
+from typing import Any, Dict, List, Optional, Tuple, Union
 
 import yaml
 from yaml.composer import Composer
@@ -46,7 +46,7 @@ class YMap:
 YNode = Union[YScalar, YList, YMap]
 
 
-def _position(node_or_mark) -> Position:
+def _position(node_or_mark: Any) -> Position:
     mark = getattr(node_or_mark, "start_mark", node_or_mark)
     return Position(mark.line + 1, mark.column + 1)
 
@@ -65,7 +65,7 @@ class _GuardedLoader(yaml.SafeLoader):
         super().__init__(stream)
         self._depth = 0
 
-    def compose_node(self, parent, index):  # type: ignore[override]
+    def compose_node(self, parent: Any, index: Any) -> Any:
         event = self.peek_event()
         if isinstance(event, AliasEvent):
             raise _Failure(_position(event.start_mark), "YAML aliases are not allowed in a profile")
@@ -169,6 +169,8 @@ def load_file(path: str) -> Tuple[YNode, bytes]:
     """Returns the node tree and the exact bytes read (hashed into the output stamp)."""
     with open(path, "rb") as handle:
         data = handle.read(MAX_BYTES + 1)
+    if len(data) > MAX_BYTES:  # count bytes: a text check after decoding would parse a truncated file
+        raise ProfileError([Diagnostic(path, None, "", f"file is larger than {MAX_BYTES} bytes; a profile is a few hundred")])
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -155,7 +155,10 @@ def plan_for_abi(profile: Profile, core: str) -> Plan:
         add(spec.region, PlacedObject(f"pools[{spec.index}]", f"pool.{spec.name}", pool.storage_symbol, pool.section, spec.block_size * spec.count, line))
     for pool in pools:
         spec = pool.spec
-        state = PlacedObject(f"pools[{spec.index}].count", f"pool_state.{spec.name}", pool.state_symbol, pool.state_section, pool.state_words * abi.pool_state_word, abi.pool_state_word)
+        state = PlacedObject(
+            f"pools[{spec.index}].count", f"pool_state.{spec.name}", pool.state_symbol, pool.state_section,
+            pool.state_words * abi.pool_state_word, abi.pool_state_word,
+        )
         add(spec.region, state)
 
     ws = profile.workspace
@@ -166,11 +169,16 @@ def plan_for_abi(profile: Profile, core: str) -> Plan:
     sessions = PlacedObject("sessions", "sessions", "session_slots", _section(profile, "sessions"), slot_size * profile.sessions.count, line)
     if slot_padding:
         sessions.paddings.append(
-            Padding(slot_padding * profile.sessions.count, "target.cache_line", f"each {abi.session_record_size} B session record is rounded up to a {line} B cache line")
+            Padding(
+                slot_padding * profile.sessions.count,
+                "target.cache_line",
+                f"each {abi.session_record_size} B session record is rounded up to a {line} B cache line",
+            )
         )
     add(profile.sessions.region, sessions)
     key_slots = PlacedObject(
-        "sessions.key_slots", "key_slots", "key_slots", _section(profile, "key_slots"), abi.gcm_context_size * profile.sessions.key_slots, max(line, abi.gcm_context_align)
+        "sessions.key_slots", "key_slots", "key_slots", _section(profile, "key_slots"),
+        abi.gcm_context_size * profile.sessions.key_slots, max(line, abi.gcm_context_align),
     )
     add(profile.sessions.region, key_slots)
 

@@ -112,7 +112,9 @@ def _svg_model(plan: Plan) -> Dict[str, Any]:
             kind = o.object.split(".")[0]
             x = bar_x + bar_width * o.offset / r.budget
             width = max(bar_width * o.size / r.budget, 0.5)
-            segments.append({"x": f"{x:.2f}", "width": f"{width:.2f}", "colour": _KIND_COLOURS.get(kind, "#999999"), "title": f"{o.object}: {o.size} B at +{o.offset}"})
+            segments.append(
+                {"x": f"{x:.2f}", "width": f"{width:.2f}", "colour": _KIND_COLOURS.get(kind, "#999999"), "title": f"{o.object}: {o.size} B at +{o.offset}"}
+            )
             legend.append(f"{o.object} {o.size} B" + (f" (+{o.padding} B padding)" if o.padding else ""))
         rows.append(
             {
@@ -157,7 +159,15 @@ def view_model(plan: Plan, profile_bytes: bytes) -> Dict[str, Any]:
                 "padding": r.padding,
                 "free": r.free,
                 "objects": [
-                    {"name": o.object, "key": o.key, "size": o.size, "padding": o.padding, "offset": o.offset, "align": o.align, "causes": "; ".join(f"{pad.size} B: {pad.reason} ({pad.cause})" for pad in o.paddings)}
+                    {
+                        "name": o.object,
+                        "key": o.key,
+                        "size": o.size,
+                        "padding": o.padding,
+                        "offset": o.offset,
+                        "align": o.align,
+                        "causes": "; ".join(f"{pad.size} B: {pad.reason} ({pad.cause})" for pad in o.paddings),
+                    }
                     for o in r.objects
                 ],
             }

@@ -1,10 +1,20 @@
-// Output and exit status over Arm semihosting (QEMU: -semihosting-config
-// enable=on,target=native). Direct BKPT calls instead of newlib's stdio,
-// which would link malloc into an image that promises no heap.
+// The example's console: on Cortex-M, output and exit status over Arm
+// semihosting (QEMU: -semihosting-config enable=on,target=native) with direct
+// BKPT calls instead of newlib's stdio, which would link malloc into an image
+// that promises no heap; on the host, stdio.
 #pragma once
 
 #include <cstdint>
 
+#if !defined(__arm__)
+#include <cstdio>
+#include <cstdlib>
+
+namespace firmware {
+inline void write(const char* text) { std::fputs(text, stdout); }
+[[noreturn]] inline void exit(int status) { std::exit(status); }
+}  // namespace firmware
+#else
 namespace firmware {
 
 inline std::uint32_t semihost(std::uint32_t operation, const void* argument) {
@@ -23,6 +33,11 @@ inline void write(const char* text) { semihost(0x04 /* SYS_WRITE0 */, text); }
   for (;;) {
   }
 }
+
+}  // namespace firmware
+#endif
+
+namespace firmware {
 
 // Decimal without printf: appends `value` to `out` (which must have room for 11 characters).
 inline char* append(char* out, std::uint32_t value) {
