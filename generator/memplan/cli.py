@@ -68,7 +68,10 @@ def _cmd_generate(args: argparse.Namespace) -> int:
         print("\n".join(errors), file=sys.stderr)
         return EXIT_ERRORS
     outputs = {result.profile.name: render(result, data) for result, data in plans}
-    written = write_outputs(args.out, outputs)
+    try:
+        written = write_outputs(args.out, outputs)
+    except OSError as exc:  # --out names a file, or a directory we may not write
+        raise UsageError(f"cannot write {exc.filename or args.out}: {exc.strerror}") from None
     if args.verbose:
         for path in written:
             print(f"memplan: wrote {path}")

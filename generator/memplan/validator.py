@@ -18,6 +18,8 @@ from memplan.model import AEADS, CORES, GCM_IV_BYTES, USAGES, Crypto, PoolSpec, 
 NAME_RE = re.compile(r"^[a-z_][a-z0-9_]*$")  # profile names become namespaces and file names
 IDENT_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 SIZE_RE = re.compile(r"^\s*([0-9]+)\s*(B|KiB|MiB)?\s*$")
+# The description is printed into a `//` comment of the header: one line, no control characters.
+DESCRIPTION_RE = re.compile(r"^[^\x00-\x08\x0a-\x1f\x7f]*$")
 UNITS = {None: 1, "B": 1, "KiB": 1024, "MiB": 1024 * 1024}
 MAX_NAME = 32
 MAX_REGION_SIZE = 1 << 32
@@ -114,7 +116,7 @@ class _Checker:
         text = self.string(node, path)
         if text is None or node is None:
             return None
-        if not pattern.match(text) or len(text) > MAX_NAME:
+        if not pattern.fullmatch(text) or len(text) > MAX_NAME:  # fullmatch: `$` alone accepts a trailing newline
             self.error(node.position, path, f"{what} must match {pattern.pattern} and have at most {MAX_NAME} characters (got {text!r})")
             return None
         if keyword.iskeyword(text) or text in _CPP_KEYWORDS:
@@ -178,7 +180,11 @@ def validate(tree: YNode, filename: str) -> Profile:
     if name is not None and name in RESERVED:
         c.error(_position_of(name_node, root.position), "name", f"{name!r} is reserved by the generated header")
         name = None
-    description = c.string(c.child(root, "description"), "description") or ""
+    description_node = c.child(root, "description")
+    description = c.string(description_node, "description") or ""
+    if description and not DESCRIPTION_RE.fullmatch(description):
+        c.error(_position_of(description_node, root.position), "description", f"must be one line without control characters (got {description!r})")
+        description = ""
 
     target = _target(c, c.child(root, "target"))
     regions = target.regions if target else {}
@@ -208,6 +214,9 @@ def validate(tree: YNode, filename: str) -> Profile:
         c.error(_position_of(buffer_node, root.position), "workspace.buffer_size", f"must be a multiple of 16, the AES block size (got {buffer_size})")
         buffer_size = None
     workspace_region = region_ref(c.child(workspace_map, "region"), "workspace.region")
+
+    if pools is not None and target is not None:
+        _generated_name_clashes(c, pools, regions, _positions(root))
 
     # Every region that holds part of the layout needs a budget.
     if target is not None and budget is not None:
@@ -262,7 +271,7 @@ def _target(c: _Checker, node: Optional[YNode]) -> Optional[Target]:
         else:
             for region, (key_pos, value) in rm.entries.items():
                 path = f"target.regions.{region}"
-                if not IDENT_RE.match(region) or len(region) > MAX_NAME:
+                if not IDENT_RE.fullmatch(region) or len(region) > MAX_NAME:
                     c.error(key_pos, path, f"a region name must match {IDENT_RE.pattern} (got {region!r})")
                     ok = False
                     continue
@@ -383,6 +392,40 @@ def _pools(c: _Checker, node: Optional[YNode], region_ref: Callable[[Optional[YN
             continue
         pools.append(PoolSpec(name, block_size, count, usage, region, index))  # type: ignore[arg-type]
     return pools if ok else None
+
+
+# Names layout.hpp declares in the profile namespace and object names layout.ld
+# uses in its symbols, whatever the pools and regions are called.
+_FIXED_CPP_NAMES = (
+    "config", "abi", "workspace_storage", "SessionSlot", "session_slots", "key_slots", "pool_list", "pools",
+    "workspace", "session_records", "crypto_policy", "sessions", "storage_spans", "Memory", "memory_instance", "memory",
+)
+_FIXED_LINKER_NAMES = ("workspace", "sessions", "key_slots")
+
+
+def _generated_name_clashes(c: _Checker, pools: List[PoolSpec], regions: Dict[str, int], positions: Dict[str, Position]) -> None:
+    """Pool and region names are pasted into C++ and linker symbol names
+    (pool_<name>_storage, <region>_used, __memplan_<profile>_pool_state_<name>_start, ...):
+    two different names must never paste into the same symbol."""
+    cpp: Dict[str, str] = {name: "the generated header" for name in _FIXED_CPP_NAMES}
+    linker: Dict[str, str] = {name: name.replace("_", " ") for name in _FIXED_LINKER_NAMES}
+    owners = [(f"target.regions.{r}", f"region {r!r}", [f"{r}_used"], [r]) for r in regions]
+    owners += [
+        (
+            f"pools[{p.index}].name",
+            f"pools[{p.index}] ({p.name!r})",
+            [f"pool_{p.name}", f"pool_{p.name}_storage", f"pool_{p.name}_state"],
+            [f"pool_{p.name}", f"pool_state_{p.name}"],
+        )
+        for p in pools
+    ]
+    for path, owner, cpp_names, linker_names in owners:
+        clash = next(((n, cpp[n]) for n in cpp_names if n in cpp), None) or next(((n, linker[n]) for n in linker_names if n in linker), None)
+        if clash is not None:
+            c.error(positions.get(path), path, f"generates the symbol name '{clash[0]}', which {clash[1]} also uses; rename one of them")
+            continue
+        cpp.update((n, owner) for n in cpp_names)
+        linker.update((n, owner) for n in linker_names)
 
 
 def _usage(c: _Checker, node: Optional[YNode], path: str) -> Optional[Tuple[str, ...]]:
