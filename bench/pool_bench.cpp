@@ -1,0 +1,314 @@
+// Allocate+release pairs of fixed-size blocks: memplan's pools against a bare
+// intrusive free list (the reference), glibc malloc/free and the locked pool,
+// at 0%, 50% and 99% pool fullness. One timed iteration = one pair, so the
+// reported time per iteration is the ns per pair.
+//
+// Names: pool_pair/<subject>/block:<bytes>/full:<percent> and
+//        wipe/<kind>/block:<bytes>  (bench/summarize.py parses them).
+#include <benchmark/benchmark.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <memplan/buffer.hpp>
+#include <memplan/pool.hpp>
+#include <memplan/pools.hpp>
+#include <memplan/port/lock.hpp>
+#include <memplan/secure_wipe.hpp>
+
+namespace {
+
+// Enough blocks that 99% full is 253 in use and 3 free, not "1 of 2".
+constexpr std::uint32_t kBlocksPerPool = 256;
+constexpr std::uint32_t kBlockSizes[] = {64, 256, 1024, 4096};
+constexpr std::uint32_t kFullPercents[] = {0, 50, 99};
+constexpr std::size_t kStorageAlign = 64;  // a cache line, for every subject alike
+
+struct FreeDeleter {
+  void operator()(std::uint8_t* bytes) const noexcept { std::free(bytes); }
+};
+using AlignedBytes = std::unique_ptr<std::uint8_t, FreeDeleter>;
+
+// Zeroed (so every page is faulted in before timing) and cache-line aligned.
+AlignedBytes make_storage(std::size_t size) {
+  const std::size_t rounded = (size + kStorageAlign - 1) / kStorageAlign * kStorageAlign;
+  AlignedBytes bytes(static_cast<std::uint8_t*>(std::aligned_alloc(kStorageAlign, rounded)));
+  if (bytes) std::memset(bytes.get(), 0, rounded);
+  return bytes;
+}
+
+// The reference, no wipe: a bare intrusive free list, pop head / push head.
+// No validation, no statistics, no lock; the link is a block's first word.
+class BareFreeList {
+ public:
+  std::uint8_t* pop() noexcept {
+    std::uint8_t* block = head_;
+    if (block != nullptr) std::memcpy(&head_, block, sizeof head_);
+    return block;
+  }
+  void push(std::uint8_t* block) noexcept {
+    std::memcpy(block, &head_, sizeof head_);
+    head_ = block;
+  }
+
+ private:
+  std::uint8_t* head_ = nullptr;
+};
+
+// Subjects of the pair benchmark: acquire() a block (null when none is
+// free) and give_back() it (false when the allocator refused it).
+template <bool kWipeWithMemset>
+class BareFreeListSubject {
+ public:
+  explicit BareFreeListSubject(std::uint32_t block_size)
+      : storage_(make_storage(std::size_t{block_size} * kBlocksPerPool)), block_size_(block_size) {
+    if (!storage_) return;
+    for (std::uint32_t i = kBlocksPerPool; i-- > 0;) list_.push(storage_.get() + std::size_t{i} * block_size_);
+  }
+  bool ready() const noexcept { return static_cast<bool>(storage_); }
+  std::uint8_t* acquire() noexcept { return list_.pop(); }
+  bool give_back(std::uint8_t* block) noexcept {
+    if (kWipeWithMemset) {
+      // The wipe as a plain memset of the block, kept alive the benchmark way.
+      std::memset(block, 0, block_size_);
+      benchmark::DoNotOptimize(block);
+      benchmark::ClobberMemory();
+    }
+    list_.push(block);
+    return true;
+  }
+
+ private:
+  AlignedBytes storage_;
+  std::uint32_t block_size_;  // a run-time value, as in the pool: memset is not specialised for it
+  BareFreeList list_;
+};
+
+template <class Lock>
+class MemplanPoolSubject {
+ public:
+  explicit MemplanPoolSubject(std::uint32_t block_size)
+      : storage_(make_storage(std::size_t{block_size} * kBlocksPerPool)),
+        state_words_((kBlocksPerPool + 31) / 32),
+        pool_("bench", storage_.get(), block_size, kBlocksPerPool, state_words_.data(),
+              memplan::usage_bit(memplan::Usage::Message)),
+        ready_(storage_ && pool_.init()) {}
+  bool ready() const noexcept { return ready_; }
+  std::uint8_t* acquire() noexcept {
+    memplan::Result<std::uint8_t*> block = pool_.allocate();
+    return block ? block.value() : nullptr;
+  }
+  bool give_back(std::uint8_t* block) noexcept { return static_cast<bool>(pool_.release(block)); }
+
+ private:
+  AlignedBytes storage_;
+  std::vector<std::uint32_t> state_words_;
+  memplan::BasicPool<Lock> pool_;
+  bool ready_;
+};
+
+class MallocSubject {
+ public:
+  explicit MallocSubject(std::uint32_t block_size) : block_size_(block_size) {}
+  bool ready() const noexcept { return true; }
+  std::uint8_t* acquire() noexcept { return static_cast<std::uint8_t*>(std::malloc(block_size_)); }
+  bool give_back(std::uint8_t* block) noexcept {
+    std::free(block);
+    return true;
+  }
+
+ private:
+  std::uint32_t block_size_;
+};
+
+// The blocks a pool at `full_percent` holds, taken in an order that leaves
+// the free list scrambled: every block is allocated once (so the pool has
+// left its never-used bump range, as a long-running one has), then all but
+// the held ones are given back in a stride-101 permutation.
+std::uint32_t blocks_held_at(std::uint32_t full_percent) noexcept { return kBlocksPerPool * full_percent / 100; }
+std::uint32_t scrambled_index(std::uint32_t i) noexcept { return (i * 101u) % kBlocksPerPool; }
+
+template <class Handle, class Acquire, class GiveBack>
+bool prefill(std::vector<Handle>& held, std::uint32_t full_percent, Acquire acquire, GiveBack give_back) {
+  std::vector<Handle> all;
+  all.reserve(kBlocksPerPool);
+  for (std::uint32_t i = 0; i < kBlocksPerPool; ++i) {
+    all.push_back(acquire());
+    if (!all.back()) return false;
+  }
+  const std::uint32_t keep = blocks_held_at(full_percent);
+  for (std::uint32_t i = 0; i < kBlocksPerPool; ++i) {
+    Handle& handle = all[scrambled_index(i)];
+    if (i < keep) {
+      held.push_back(std::move(handle));
+    } else if (!give_back(std::move(handle))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+void report_pairs(benchmark::State& state, std::uint32_t full_percent) {
+  state.SetItemsProcessed(state.iterations());
+  state.counters["held_blocks"] = static_cast<double>(blocks_held_at(full_percent));
+}
+
+template <class Subject>
+void bench_pointer_pairs(benchmark::State& state, std::uint32_t block_size, std::uint32_t full_percent) {
+  Subject subject(block_size);
+  std::vector<std::uint8_t*> held;
+  if (!subject.ready() ||
+      !prefill(held, full_percent, [&] { return subject.acquire(); },
+               [&](std::uint8_t* block) { return subject.give_back(block); })) {
+    state.SkipWithError("setup failed");
+    return;
+  }
+  for (auto _ : state) {
+    std::uint8_t* block = subject.acquire();
+    benchmark::DoNotOptimize(block);
+    if (block == nullptr || !subject.give_back(block)) {
+      state.SkipWithError("allocate or release failed");
+      break;
+    }
+  }
+  report_pairs(state, full_percent);
+  for (std::uint8_t* block : held) static_cast<void>(subject.give_back(block));
+}
+
+// The handle path: Pools::allocate(size, Usage) picks the class, the Buffer
+// wipes and returns the block when it dies. Four classes (64 B .. 4 KiB), all
+// for messages, so a 4 KiB request walks past the three smaller ones.
+template <class Lock>
+class PoolsLayout {
+ public:
+  PoolsLayout() : state_words_(kClasses * kStateWords) {
+    for (std::size_t i = 0; i < kClasses; ++i) {
+      storage_[i] = make_storage(std::size_t{kBlockSizes[i]} * kBlocksPerPool);
+      if (!storage_[i]) return;
+      pools_[i] = std::make_unique<memplan::BasicPool<Lock>>(
+          "bench", storage_[i].get(), kBlockSizes[i], kBlocksPerPool, state_words_.data() + i * kStateWords,
+          memplan::usage_bit(memplan::Usage::Message));
+      pool_list_[i] = pools_[i].get();
+    }
+    ready_ = static_cast<bool>(size_classes_.init());
+  }
+  bool ready() const noexcept { return ready_; }
+  memplan::BasicPools<Lock>& pools() noexcept { return size_classes_; }
+
+ private:
+  static constexpr std::size_t kClasses = sizeof kBlockSizes / sizeof kBlockSizes[0];
+  static constexpr std::size_t kStateWords = (kBlocksPerPool + 31) / 32;
+
+  AlignedBytes storage_[kClasses];
+  std::vector<std::uint32_t> state_words_;
+  std::unique_ptr<memplan::BasicPool<Lock>> pools_[kClasses];
+  memplan::BasicPool<Lock>* pool_list_[kClasses] = {};
+  memplan::BasicPools<Lock> size_classes_{pool_list_, kClasses};  // after pool_list_: it keeps the pointer
+  bool ready_ = false;
+};
+
+template <class Lock>
+void bench_handle_pairs(benchmark::State& state, std::uint32_t block_size, std::uint32_t full_percent) {
+  PoolsLayout<Lock> layout;
+  using Buffer = memplan::BasicBuffer<Lock>;
+  std::vector<Buffer> held;
+  const auto acquire = [&]() -> Buffer {
+    memplan::Result<Buffer> buffer = layout.pools().allocate(block_size, memplan::Usage::Message);
+    return buffer ? std::move(buffer.value()) : Buffer{};
+  };
+  const auto give_back = [](Buffer buffer) { return static_cast<bool>(buffer); };  // dies here
+  if (!layout.ready() || !prefill(held, full_percent, acquire, give_back)) {
+    state.SkipWithError("setup failed");
+    return;
+  }
+  for (auto _ : state) {
+    memplan::Result<Buffer> buffer = layout.pools().allocate(block_size, memplan::Usage::Message);
+    if (!buffer) {
+      state.SkipWithError("allocate failed");
+      break;
+    }
+    benchmark::DoNotOptimize(buffer.value().data());
+  }  // the Buffer dies at the end of each iteration: wipe + release
+  report_pairs(state, full_percent);
+}
+
+// The wipe alone, on one cache-hot block, as the pool's release does it
+// (memplan::secure_wipe) and as a plain memset the benchmark keeps alive.
+template <bool kSecureWipe>
+void bench_wipe(benchmark::State& state, std::uint32_t block_size) {
+  AlignedBytes storage = make_storage(block_size);
+  std::uint8_t* block = storage.get();
+  if (block == nullptr) {
+    state.SkipWithError("setup failed");
+    return;
+  }
+  for (auto _ : state) {
+    if (kSecureWipe) {
+      memplan::secure_wipe(block, block_size);
+      benchmark::DoNotOptimize(block);
+    } else {
+      std::memset(block, 0, block_size);
+      benchmark::DoNotOptimize(block);
+      benchmark::ClobberMemory();
+    }
+  }
+  state.SetItemsProcessed(state.iterations());
+  state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(block_size));
+}
+
+using PairFunction = void (*)(benchmark::State&, std::uint32_t, std::uint32_t);
+
+struct PairSubject {
+  const char* name;
+  PairFunction run;
+};
+
+// Order matters only for reading the console output; summarize.py pairs by name.
+constexpr PairSubject kPairSubjects[] = {
+    {"bare_free_list", bench_pointer_pairs<BareFreeListSubject<false>>},
+    {"bare_free_list_memset", bench_pointer_pairs<BareFreeListSubject<true>>},
+    {"memplan_nolock", bench_pointer_pairs<MemplanPoolSubject<memplan::NoLock>>},
+    {"memplan_mutex", bench_pointer_pairs<MemplanPoolSubject<memplan::HostMutexLock>>},
+    {"malloc_free", bench_pointer_pairs<MallocSubject>},
+    {"pools_handle_nolock", bench_handle_pairs<memplan::NoLock>},
+    {"pools_handle_mutex", bench_handle_pairs<memplan::HostMutexLock>},
+};
+
+void register_benchmarks() {
+  for (const PairSubject& subject : kPairSubjects) {
+    for (std::uint32_t block_size : kBlockSizes) {
+      for (std::uint32_t full_percent : kFullPercents) {
+        const std::string name = std::string("pool_pair/") + subject.name + "/block:" + std::to_string(block_size) +
+                                 "/full:" + std::to_string(full_percent);
+        const PairFunction run = subject.run;
+        benchmark::RegisterBenchmark(name.c_str(), [=](benchmark::State& state) {
+          run(state, block_size, full_percent);
+        });
+      }
+    }
+  }
+  for (std::uint32_t block_size : kBlockSizes) {
+    const std::string suffix = "/block:" + std::to_string(block_size);
+    benchmark::RegisterBenchmark(("wipe/plain_memset" + suffix).c_str(),
+                                 [=](benchmark::State& state) { bench_wipe<false>(state, block_size); });
+    benchmark::RegisterBenchmark(("wipe/secure_wipe" + suffix).c_str(),
+                                 [=](benchmark::State& state) { bench_wipe<true>(state, block_size); });
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  register_benchmarks();
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
