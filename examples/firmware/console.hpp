@@ -11,8 +11,12 @@
 #include <cstdlib>
 
 namespace firmware {
-inline void write(const char* text) { std::fputs(text, stdout); }
-[[noreturn]] inline void exit(int status) { std::exit(status); }
+inline void write(const char* text) {
+  std::fputs(text, stdout);
+}
+[[noreturn]] inline void exit(int status) {
+  std::exit(status);
+}
 }  // namespace firmware
 #else
 namespace firmware {
@@ -24,11 +28,14 @@ inline std::uint32_t semihost(std::uint32_t operation, const void* argument) {
   return r0;
 }
 
-inline void write(const char* text) { semihost(0x04 /* SYS_WRITE0 */, text); }
+inline void write(const char* text) {
+  semihost(0x04 /* SYS_WRITE0 */, text);
+}
 
 [[noreturn]] inline void exit(int status) {
   // SYS_EXIT_EXTENDED carries the status; QEMU returns it as its own.
-  const std::uint32_t block[2] = {0x20026u /* ADP_Stopped_ApplicationExit */, static_cast<std::uint32_t>(status)};
+  const std::uint32_t block[2] = {0x20026u /* ADP_Stopped_ApplicationExit */,
+                                  static_cast<std::uint32_t>(status)};
   semihost(0x20 /* SYS_EXIT_EXTENDED */, block);
   for (;;) {
   }

@@ -16,7 +16,9 @@
 
 #define MEMPLAN_STRINGIFY2(x) #x
 #define MEMPLAN_STRINGIFY(x) MEMPLAN_STRINGIFY2(x)
+// clang-format off
 #include MEMPLAN_STRINGIFY(MEMPLAN_EXAMPLE_PROFILE/layout.hpp)
+// clang-format on
 
 namespace layout = memplan::MEMPLAN_EXAMPLE_PROFILE;
 
@@ -104,7 +106,8 @@ int main() {
     auto key = mem.pools.allocate(kKeyBytes, memplan::Usage::Key);
     check(key.has_value(), "key block");
     if (!key) return failures;
-    for (std::size_t i = 0; i < kKeyBytes; ++i) key.value().data()[i] = static_cast<std::uint8_t>(0xA0 + s * 16 + i);
+    for (std::size_t i = 0; i < kKeyBytes; ++i)
+      key.value().data()[i] = static_cast<std::uint8_t>(0xA0 + s * 16 + i);
     check(static_cast<bool>(mem.sessions.load_key(handles[s], key.value().span())), "load key");
   }
   for (std::size_t s = 0; s < kSessions; ++s) {
@@ -150,6 +153,7 @@ int main() {
   check(stats[0].high_water == 1, "key blocks staged one at a time and wiped");
   check(memplan::mbedtls_calloc_calls() == 0, "no heap");
   check(static_cast<bool>(mem.pools.health_check()), "pool health");
-  line(failures == 0 ? "result: ok, failed checks " : "result: FAILED, failed checks ", static_cast<std::uint32_t>(failures));
+  line(failures == 0 ? "result: ok, failed checks " : "result: FAILED, failed checks ",
+       static_cast<std::uint32_t>(failures));
   return failures;
 }

@@ -16,7 +16,8 @@ int main();
 [[noreturn]] void Reset_Handler() {
   auto* data_begin = reinterpret_cast<char*>(&__data_start);
   auto* bss_begin = reinterpret_cast<char*>(&__bss_start__);
-  std::memcpy(data_begin, &__data_load, static_cast<std::size_t>(reinterpret_cast<char*>(&__data_end) - data_begin));
+  std::memcpy(data_begin, &__data_load,
+              static_cast<std::size_t>(reinterpret_cast<char*>(&__data_end) - data_begin));
   std::memset(bss_begin, 0, static_cast<std::size_t>(reinterpret_cast<char*>(&__bss_end__) - bss_begin));
 #if defined(__ARM_FP)
   *reinterpret_cast<volatile std::uint32_t*>(0xE000ED88) |= (0xFu << 20);  // CPACR: CP10/CP11 full access
@@ -26,7 +27,9 @@ int main();
   firmware::exit(main());
 }
 
-[[noreturn]] void Default_Handler() { firmware::exit(99); }
+[[noreturn]] void Default_Handler() {
+  firmware::exit(99);
+}
 
 __attribute__((section(".vectors"), used)) void (*const vectors[16])() = {
     reinterpret_cast<void (*)()>(&__stack_top),

@@ -12,8 +12,8 @@
 #include <string>
 #include <vector>
 
-#include "test_support.hpp"
 #include <memplan/heap_guard.hpp>
+#include "test_support.hpp"
 
 namespace {
 
@@ -59,7 +59,13 @@ void run(const Vector& v, bool encrypt, Counts& counts) {
     return;
   }
   const memplan::CryptoPolicy policy{static_cast<std::uint16_t>(v.key.size() * 8),
-                                     static_cast<std::uint8_t>(v.tag.size()), 4, 8, 16, 1000, 3600, 3};
+                                     static_cast<std::uint8_t>(v.tag.size()),
+                                     4,
+                                     8,
+                                     16,
+                                     1000,
+                                     3600,
+                                     3};
   auto layout = std::make_unique<Layout>(policy);
   REQUIRE(layout->init());
   memplan::InMemoryNonceStore<Layout::kSessions> store;
@@ -87,7 +93,8 @@ void run(const Vector& v, bool encrypt, Counts& counts) {
     Bytes out(v.ciphertext.size() + 1, 0xEE);
     std::uint8_t nonce[memplan::kNonceSize];
     std::copy(v.iv.begin(), v.iv.end(), nonce);
-    auto opened = layout->sessions.open(session, nonce, aad, {sealed.data(), sealed.size()}, {out.data(), out.size()});
+    auto opened =
+        layout->sessions.open(session, nonce, aad, {sealed.data(), sealed.size()}, {out.data(), out.size()});
     if (v.valid) {
       REQUIRE(opened);
       REQUIRE(Bytes(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(opened.value())) == v.plaintext);
@@ -127,15 +134,15 @@ bool raw_gcm_matches(const Vector& v, bool encrypt) {
                                static_cast<unsigned>(v.key.size() * 8)) == 0;
   if (ok && encrypt) {
     Bytes out(v.plaintext.size()), tag(v.tag.size());
-    ok = mbedtls_gcm_crypt_and_tag(&context, MBEDTLS_GCM_ENCRYPT, v.plaintext.size(), v.iv.data(), v.iv.size(),
-                                   v.aad.data(), v.aad.size(), v.plaintext.data(), out.data(), tag.size(),
-                                   tag.data()) == 0 &&
+    ok = mbedtls_gcm_crypt_and_tag(&context, MBEDTLS_GCM_ENCRYPT, v.plaintext.size(), v.iv.data(),
+                                   v.iv.size(), v.aad.data(), v.aad.size(), v.plaintext.data(), out.data(),
+                                   tag.size(), tag.data()) == 0 &&
          out == v.ciphertext && tag == v.tag;
   } else if (ok) {
     Bytes out(v.ciphertext.size());
-    const int rc = mbedtls_gcm_auth_decrypt(&context, v.ciphertext.size(), v.iv.data(), v.iv.size(), v.aad.data(),
-                                            v.aad.size(), v.tag.data(), v.tag.size(), v.ciphertext.data(),
-                                            out.data());
+    const int rc =
+        mbedtls_gcm_auth_decrypt(&context, v.ciphertext.size(), v.iv.data(), v.iv.size(), v.aad.data(),
+                                 v.aad.size(), v.tag.data(), v.tag.size(), v.ciphertext.data(), out.data());
     ok = v.valid ? (rc == 0 && out == v.plaintext) : (rc == MBEDTLS_ERR_GCM_AUTH_FAILED);
   }
   mbedtls_gcm_free(&context);
@@ -148,8 +155,8 @@ TEST_CASE("NIST GCM vectors from the mbedTLS source - through the runtime where 
   int raw_checked = 0;
   for (const char* bits : {"128", "192", "256"}) {
     for (const char* direction : {"en", "de"}) {
-      const std::string path = std::string(MEMPLAN_MBEDTLS_SOURCE_DIR) + "/tests/suites/test_suite_gcm.aes" + bits +
-                               "_" + direction + ".data";
+      const std::string path = std::string(MEMPLAN_MBEDTLS_SOURCE_DIR) + "/tests/suites/test_suite_gcm.aes" +
+                               bits + "_" + direction + ".data";
       std::ifstream file(path);
       INFO(path);
       REQUIRE(file.good());
@@ -164,7 +171,8 @@ TEST_CASE("NIST GCM vectors from the mbedTLS source - through the runtime where 
           const auto f = fields(line);  // id key src iv add tag_bits tag result pt init
           REQUIRE(f.size() == 10);
           const bool valid = f[7] != "FAIL";
-          v = Vector{hex(f[1]), hex(f[3]), hex(f[4]), valid ? hex(f[8]) : Bytes{}, hex(f[2]), hex(f[6]), valid};
+          v = Vector{hex(f[1]), hex(f[3]), hex(f[4]), valid ? hex(f[8]) : Bytes{},
+                     hex(f[2]), hex(f[6]), valid};
           encrypt = false;
         } else {
           continue;
@@ -180,9 +188,11 @@ TEST_CASE("NIST GCM vectors from the mbedTLS source - through the runtime where 
       }
     }
   }
-  std::printf("NIST GCM vectors: %d read, %d through the runtime, %d refused by its policy (IV != 96 bits or tag < 12 B) "
-              "and checked against the project's mbedTLS build directly\n",
-              lines, counts.passed, raw_checked);
+  std::printf(
+      "NIST GCM vectors: %d read, %d through the runtime, %d refused by its policy (IV != 96 bits or tag < "
+      "12 B) "
+      "and checked against the project's mbedTLS build directly\n",
+      lines, counts.passed, raw_checked);
   CHECK(lines == 1008);
   CHECK(counts.passed + raw_checked == lines);
 }
@@ -215,8 +225,10 @@ TEST_CASE("Wycheproof AES-GCM vectors through seal and open", "[kat][wycheproof]
       run(v, true, ignored);
     }
   }
-  std::printf("Wycheproof AES-GCM: %d tests, %d passed through the runtime (%d of them invalid and rejected), %d rejected by policy\n",
-              total, counts.passed, invalid, counts.rejected_by_policy);
+  std::printf(
+      "Wycheproof AES-GCM: %d tests, %d passed through the runtime (%d of them invalid and rejected), %d "
+      "rejected by policy\n",
+      total, counts.passed, invalid, counts.rejected_by_policy);
   CHECK(total == 316);
   CHECK(counts.passed >= 197);  // every 96-bit-IV vector with a 12..16 B tag
   CHECK(counts.passed + counts.rejected_by_policy == total);

@@ -5,28 +5,30 @@
 #include <cstring>
 #include <large/layout.hpp>
 #include <medium/layout.hpp>
-#include <micro/layout.hpp>
 #include <memplan/heap_guard.hpp>
 #include <memplan/port/memory_ports.hpp>
+#include <micro/layout.hpp>
 #include <small/layout.hpp>
 
 namespace {
-bool aligned(const void* p, std::size_t alignment) { return reinterpret_cast<std::uintptr_t>(p) % alignment == 0; }
+bool aligned(const void* p, std::size_t alignment) {
+  return reinterpret_cast<std::uintptr_t>(p) % alignment == 0;
+}
 }  // namespace
 
 TEST_CASE("the medium layout holds exactly the seed design's pools", "[layout]") {
   namespace m = memplan::medium;
-  CHECK(sizeof m::pool_tiny_storage == 32 * 64);
-  CHECK(sizeof m::pool_small_storage == 16 * 256);
-  CHECK(sizeof m::pool_medium_storage == 8 * 1024);
-  CHECK(sizeof m::pool_large_storage == 4 * 4096);
-  CHECK(sizeof m::workspace_storage == 5 * 2048);
+  CHECK(sizeof m::pool_tiny_storage == std::size_t{32} * 64);
+  CHECK(sizeof m::pool_small_storage == std::size_t{16} * 256);
+  CHECK(sizeof m::pool_medium_storage == std::size_t{8} * 1024);
+  CHECK(sizeof m::pool_large_storage == std::size_t{4} * 4096);
+  CHECK(sizeof m::workspace_storage == std::size_t{5} * 2048);
   CHECK(sizeof m::key_slots / sizeof m::key_slots[0] == 8);
   CHECK(sizeof m::session_slots / sizeof m::session_slots[0] == 8);
   CHECK(aligned(m::pool_tiny_storage, 32));
   CHECK(aligned(m::workspace_storage, 32));
   CHECK(aligned(&m::session_slots[1], 32));
-  CHECK(m::config::sram_budget == 48 * 1024);
+  CHECK(m::config::sram_budget == std::size_t{48} * 1024);
 }
 
 TEST_CASE("memory() initializes once - wiping leftovers", "[layout]") {

@@ -12,8 +12,8 @@ struct TestPool {
   static constexpr std::uint32_t kCount = 40;  // two state words, the second partial
   alignas(32) std::uint8_t storage[kBlock * kCount] = {};
   std::uint32_t state[2] = {};
-  memplan::BasicPool<memplan::NoLock> pool{"test", storage, kBlock, kCount, state,
-                                           memplan::usage_bit(memplan::Usage::Message)};
+  memplan::BasicPool<memplan::NoLock> pool{"test", storage, kBlock,
+                                           kCount, state,   memplan::usage_bit(memplan::Usage::Message)};
 };
 
 bool all_zero(const std::uint8_t* data, std::size_t size) {
@@ -106,11 +106,13 @@ TEST_CASE("bad releases are errors - counted - and change nothing", "[pool][secu
 
   CHECK(t.pool.release(nullptr).error() == memplan::Error::NullPointer);
   CHECK(t.pool.release(foreign).error() == memplan::Error::ForeignPointer);
-  CHECK(t.pool.release(t.storage + sizeof t.storage).error() == memplan::Error::ForeignPointer);  // one past the end
+  CHECK(t.pool.release(t.storage + sizeof t.storage).error() ==
+        memplan::Error::ForeignPointer);  // one past the end
   CHECK(t.pool.release(t.storage - 1).error() == memplan::Error::ForeignPointer);
   CHECK(t.pool.release(b + 1).error() == memplan::Error::InteriorPointer);
   CHECK(t.pool.release(b + TestPool::kBlock - 1).error() == memplan::Error::InteriorPointer);
-  CHECK(t.pool.release(t.storage + 5 * TestPool::kBlock).error() == memplan::Error::DoubleRelease);  // never handed out
+  CHECK(t.pool.release(t.storage + 5 * TestPool::kBlock).error() ==
+        memplan::Error::DoubleRelease);  // never handed out
   REQUIRE(t.pool.release(a));
   CHECK(t.pool.release(a).error() == memplan::Error::DoubleRelease);
 

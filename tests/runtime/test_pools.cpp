@@ -21,7 +21,8 @@ TEST_CASE("the smallest class allowed for the usage that fits is chosen", "[pool
   REQUIRE(l.init());
   CHECK(l.pools.allocate(32, Usage::Key).value().pool_name() == std::string("key"));
   CHECK(l.pools.allocate(12, Usage::Nonce).value().pool_name() == std::string("key"));
-  CHECK(l.pools.allocate(1, Usage::Message).value().pool_name() == std::string("small"));  // key class not allowed
+  CHECK(l.pools.allocate(1, Usage::Message).value().pool_name() ==
+        std::string("small"));  // key class not allowed
   CHECK(l.pools.allocate(256, Usage::Message).value().pool_name() == std::string("small"));
   CHECK(l.pools.allocate(257, Usage::Message).value().pool_name() == std::string("large"));
   CHECK(l.pools.allocate(64, Usage::Context).value().pool_name() == std::string("large"));

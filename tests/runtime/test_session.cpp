@@ -1,15 +1,15 @@
 // Session rules: state machine, runtime-chosen nonces, reservation across
 // power loss, rotation by count and by age, lockout, wiping, zero heap.
+#include <unistd.h>
 #include <catch2/catch_test_macros.hpp>
 #include <cstdint>
 #include <cstring>
 #include <memory>
+#include <memplan/heap_guard.hpp>
+#include <memplan/port/host_ports.hpp>
 #include <random>
 #include <set>
 #include <vector>
-#include <memplan/heap_guard.hpp>
-#include <memplan/port/host_ports.hpp>
-#include <unistd.h>
 
 #include "test_support.hpp"
 
@@ -20,7 +20,7 @@ using memplan_test::all_zero;
 
 namespace {
 
-const std::uint8_t kKeyA[32] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
+const std::uint8_t kKeyA[32] = {1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14, 15, 16,
                                 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32};
 const std::uint8_t kKeyB[32] = {0xB0, 0xB1, 0xB2, 0xB3, 0xB4, 0xB5, 0xB6, 0xB7, 0xB8, 0xB9, 0xBA,
                                 0xBB, 0xBC, 0xBD, 0xBE, 0xBF, 0xC0, 0xC1, 0xC2, 0xC3, 0xC4, 0xC5,
@@ -28,7 +28,8 @@ const std::uint8_t kKeyB[32] = {0xB0, 0xB1, 0xB2, 0xB3, 0xB4, 0xB5, 0xB6, 0xB7, 
 const std::uint8_t kDevice[4] = {0xDE, 0xC0, 0xDE, 0x01};
 
 struct Fixture {
-  explicit Fixture(const memplan::CryptoPolicy& policy = memplan_test::kPolicy256) : layout(new Layout(policy)) {
+  explicit Fixture(const memplan::CryptoPolicy& policy = memplan_test::kPolicy256)
+      : layout(new Layout(policy)) {
     REQUIRE(layout->init());
     REQUIRE(layout->sessions.attach({&store, &clock, &identity}));
   }
@@ -100,12 +101,14 @@ TEST_CASE("every call checks the session state", "[session][state]") {
   memplan::SessionHandle bogus{99, 0};
   CHECK(f.sessions().seal(bogus, kAadSpan, kPlain).error() == Error::InvalidSession);
   CHECK(f.sessions().close(bogus).error() == Error::InvalidSession);
-  CHECK(f.sessions().load_key(memplan::SessionHandle{0, 0}, {kKeyA, 32}).error() == Error::InvalidSession);  // Idle
+  CHECK(f.sessions().load_key(memplan::SessionHandle{0, 0}, {kKeyA, 32}).error() ==
+        Error::InvalidSession);  // Idle
 
   auto s = f.sessions().open_session().value();
   CHECK(f.sessions().state(s).value() == SessionState::Allocated);
   CHECK(f.sessions().seal(s, kAadSpan, kPlain).error() == Error::InvalidSessionState);
-  CHECK(f.sessions().open(s, nonce, kAadSpan, {out, 32}, {out, sizeof out}).error() == Error::InvalidSessionState);
+  CHECK(f.sessions().open(s, nonce, kAadSpan, {out, 32}, {out, sizeof out}).error() ==
+        Error::InvalidSessionState);
   CHECK(f.sessions().rotate_key(s, {kKeyB, 32}).error() == Error::InvalidSessionState);
   CHECK(f.sessions().status(s).error() == Error::InvalidSessionState);
   CHECK(f.sessions().load_key(s, {kKeyA, 16}).error() == Error::InvalidKeySize);
@@ -120,7 +123,8 @@ TEST_CASE("every call checks the session state", "[session][state]") {
   auto reused = f.sessions().open_session().value();
   CHECK(reused.index == s.index);
   CHECK(reused.generation != s.generation);
-  CHECK(f.sessions().close(s).error() == Error::InvalidSession);  // the old handle cannot close the new session
+  CHECK(f.sessions().close(s).error() ==
+        Error::InvalidSession);  // the old handle cannot close the new session
 }
 
 TEST_CASE("sessions and key slots run out cleanly", "[session]") {
@@ -274,7 +278,8 @@ TEST_CASE("rotation moves to a spare slot and wipes the old one", "[session][rot
   REQUIRE(f.sessions().rotate_key(s, {kKeyB, 32}));
   // The old schedule is gone; mbedtls_gcm_init leaves a zeroed context.
   CHECK(all_zero(first, sizeof(mbedtls_gcm_context)));
-  CHECK(!all_zero(reinterpret_cast<const std::uint8_t*>(&f.layout->key_slots[1]), sizeof(mbedtls_gcm_context)));
+  CHECK(
+      !all_zero(reinterpret_cast<const std::uint8_t*>(&f.layout->key_slots[1]), sizeof(mbedtls_gcm_context)));
 }
 
 TEST_CASE("rotation reuses the slots that earlier rotations freed", "[session][rotation]") {
@@ -323,7 +328,8 @@ TEST_CASE("tampering is rejected - the output wiped - violations lead to lockout
   CHECK(f.sessions().stats().lockouts == 1);
   REQUIRE(f.sessions().rotate_key(s, {kKeyB, 32}));  // a new key lifts the lockout
   CHECK(f.sessions().status(s).value() == memplan::SecurityStatus::Secure);
-  CHECK(try_open(m.nonce, kAadSpan, {data.data(), data.size()}).error() == Error::AuthenticationFailed);  // old key's message
+  CHECK(try_open(m.nonce, kAadSpan, {data.data(), data.size()}).error() ==
+        Error::AuthenticationFailed);  // old key's message
 }
 
 TEST_CASE("a failed open into a pool buffer releases nothing", "[session][security]") {
@@ -345,7 +351,8 @@ TEST_CASE("lengths and spans are checked", "[session]") {
   std::uint8_t nonce[12] = {};
   CHECK(f.sessions().seal(s, {}, {big.data(), big.size()}).error() == Error::DataTooLarge);
   CHECK(f.sessions().seal(s, {big.data(), big.size()}, kPlain).error() == Error::DataTooLarge);
-  CHECK(f.sessions().seal(s, {}, kPlain, {out, sizeof kMessage + 15}, nonce).error() == Error::BufferTooSmall);
+  CHECK(f.sessions().seal(s, {}, kPlain, {out, sizeof kMessage + 15}, nonce).error() ==
+        Error::BufferTooSmall);
   CHECK(f.sessions().seal(s, {}, {nullptr, 4}, {out, sizeof out}, nonce).error() == Error::NullPointer);
   std::memset(out, 0xEE, sizeof out);
   CHECK(f.sessions().open(s, nonce, {}, {out, 15}, {out, sizeof out}).error() == Error::InvalidArgument);

@@ -34,14 +34,24 @@ struct Layout {
   memplan::SessionRecord* const record_list[kSessions] = {&records[0], &records[1], &records[2], &records[3]};
   mbedtls_gcm_context key_slots[kKeySlots] = {};
 
-  memplan::BasicPool<Lock> key_pool{"key", key_storage, 32, 16, key_state,
-                                    static_cast<memplan::UsageMask>(memplan::usage_bit(memplan::Usage::Key) |
-                                                                    memplan::usage_bit(memplan::Usage::Nonce))};
-  memplan::BasicPool<Lock> small_pool{"small", small_storage, 256, 8, small_state,
-                                      memplan::usage_bit(memplan::Usage::Message)};
-  memplan::BasicPool<Lock> large_pool{"large", large_storage, 4224, 4, large_state,
-                                      static_cast<memplan::UsageMask>(memplan::usage_bit(memplan::Usage::Message) |
-                                                                      memplan::usage_bit(memplan::Usage::Context))};
+  memplan::BasicPool<Lock> key_pool{
+      "key",
+      key_storage,
+      32,
+      16,
+      key_state,
+      static_cast<memplan::UsageMask>(memplan::usage_bit(memplan::Usage::Key) |
+                                      memplan::usage_bit(memplan::Usage::Nonce))};
+  memplan::BasicPool<Lock> small_pool{"small", small_storage, 256,
+                                      8,       small_state,   memplan::usage_bit(memplan::Usage::Message)};
+  memplan::BasicPool<Lock> large_pool{
+      "large",
+      large_storage,
+      4224,
+      4,
+      large_state,
+      static_cast<memplan::UsageMask>(memplan::usage_bit(memplan::Usage::Message) |
+                                      memplan::usage_bit(memplan::Usage::Context))};
   memplan::BasicPool<Lock>* const pool_list[3] = {&key_pool, &small_pool, &large_pool};
   memplan::BasicPools<Lock> pools{pool_list, 3};
   memplan::BasicWorkspace<Lock> workspace{workspace_storage, kBuffer};

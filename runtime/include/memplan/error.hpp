@@ -25,8 +25,8 @@ enum class Error : std::uint8_t {
   NoSessionAvailable,
   NoKeySlotAvailable,
   InvalidKeySize,
-  DataTooLarge,        // beyond the workspace or SP 800-38D limits
-  BufferTooSmall,      // caller's output span cannot hold the result
+  DataTooLarge,    // beyond the workspace or SP 800-38D limits
+  BufferTooSmall,  // caller's output span cannot hold the result
   AuthenticationFailed,
   SecurityLockout,
   KeyRotationRequired,

@@ -10,6 +10,8 @@ extern "C" std::uint32_t memplan_mbedtls_calloc_calls(void);
 namespace memplan {
 
 // Calls mbedTLS made to calloc since start (all of them refused).
-inline std::uint32_t mbedtls_calloc_calls() noexcept { return memplan_mbedtls_calloc_calls(); }
+inline std::uint32_t mbedtls_calloc_calls() noexcept {
+  return memplan_mbedtls_calloc_calls();
+}
 
 }  // namespace memplan

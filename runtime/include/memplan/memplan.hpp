@@ -40,8 +40,9 @@ constexpr std::size_t placed_size(const Placement (&objects)[N]) noexcept {
 // workspace and sessions. Call once, before other threads or interrupts use
 // the layout; a second call is AlreadyInitialized and wipes nothing.
 template <class Lock>
-Status init_layout(BasicPools<Lock>& pools, BasicWorkspace<Lock>& workspace, BasicSessionTable<Lock>& sessions,
-                   const StorageSpan* spans, std::size_t span_count) noexcept {
+Status init_layout(BasicPools<Lock>& pools, BasicWorkspace<Lock>& workspace,
+                   BasicSessionTable<Lock>& sessions, const StorageSpan* spans,
+                   std::size_t span_count) noexcept {
   if (pools.initialized() || workspace.initialized() || sessions.initialized()) {
     return Failure{Error::AlreadyInitialized, "layout"};
   }

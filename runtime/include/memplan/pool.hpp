@@ -28,7 +28,9 @@ namespace memplan {
 // What a block may hold; a pool allows a set of usages (bit 1 << Usage).
 enum class Usage : std::uint8_t { Key = 0, Nonce = 1, Message = 2, Context = 3 };
 using UsageMask = std::uint8_t;
-constexpr UsageMask usage_bit(Usage usage) noexcept { return static_cast<UsageMask>(1u << static_cast<unsigned>(usage)); }
+constexpr UsageMask usage_bit(Usage usage) noexcept {
+  return static_cast<UsageMask>(1u << static_cast<unsigned>(usage));
+}
 const char* to_string(Usage usage) noexcept;
 
 struct PoolStats {
@@ -47,8 +49,8 @@ class BasicPool {
   static constexpr std::uint32_t kNoBlock = 0xFFFFFFFFu;
   static constexpr std::uint32_t kMinBlockSize = 8;  // link word, 8-byte aligned blocks
 
-  constexpr BasicPool(const char* name, std::uint8_t* storage, std::uint32_t block_size, std::uint32_t block_count,
-                      std::uint32_t* state_words, UsageMask usages) noexcept
+  constexpr BasicPool(const char* name, std::uint8_t* storage, std::uint32_t block_size,
+                      std::uint32_t block_count, std::uint32_t* state_words, UsageMask usages) noexcept
       : name_(name),
         storage_(storage),
         state_(state_words),
@@ -81,7 +83,7 @@ class BasicPool {
   Result<std::uint8_t*> allocate() noexcept {
     typename Lock::Guard guard(lock_);
     if (!initialized_) return Failure{Error::NotInitialized, name_};
-    std::uint32_t index;
+    std::uint32_t index = 0;
     if (free_head_ != kNoBlock) {
       index = free_head_;
       std::uint8_t* block = block_at(index);
@@ -183,7 +185,8 @@ class BasicPool {
   Error classify(const void* pointer, std::uint32_t& index) const noexcept {
     if (pointer == nullptr) return Error::NullPointer;
     if (!owns(pointer)) return Error::ForeignPointer;
-    const std::size_t offset = reinterpret_cast<std::uintptr_t>(pointer) - reinterpret_cast<std::uintptr_t>(storage_);
+    const std::size_t offset =
+        reinterpret_cast<std::uintptr_t>(pointer) - reinterpret_cast<std::uintptr_t>(storage_);
     if (offset % block_size_ != 0) return Error::InteriorPointer;
     index = static_cast<std::uint32_t>(offset / block_size_);
     if ((state_[index / 32] & bit(index)) == 0) return Error::DoubleRelease;

@@ -13,13 +13,15 @@ template <class Lock>
 class BasicPools {
  public:
   // `pools` is sorted by block size, ascending (the generator emits it so).
-  constexpr BasicPools(BasicPool<Lock>* const* pools, std::size_t count) noexcept : pools_(pools), count_(count) {}
+  constexpr BasicPools(BasicPool<Lock>* const* pools, std::size_t count) noexcept
+      : pools_(pools), count_(count) {}
   BasicPools(const BasicPools&) = delete;
   BasicPools& operator=(const BasicPools&) = delete;
 
   Status init() noexcept {
     for (std::size_t i = 0; i + 1 < count_; ++i) {
-      if (pools_[i]->block_size() > pools_[i + 1]->block_size()) return Failure{Error::InvalidArgument, pools_[i]->name()};
+      if (pools_[i]->block_size() > pools_[i + 1]->block_size())
+        return Failure{Error::InvalidArgument, pools_[i]->name()};
     }
     for (std::size_t i = 0; i < count_; ++i) {
       if (Status status = pools_[i]->init(); !status) return status;

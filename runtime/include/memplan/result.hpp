@@ -13,7 +13,9 @@
 namespace memplan {
 
 namespace detail {
-[[noreturn]] inline void result_contract_violation() noexcept { __builtin_trap(); }
+[[noreturn]] inline void result_contract_violation() noexcept {
+  __builtin_trap();
+}
 }  // namespace detail
 
 // Tag type to build a failed Result: `return Failure{Error::PoolExhausted, "tiny"};`

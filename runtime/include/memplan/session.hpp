@@ -144,7 +144,8 @@ class BasicSessionTable {
     typename Lock::Guard guard(lock_);
     SessionRecord* r = nullptr;
     if (Status s = find(handle, r); !s) return s;
-    if (state(*r) != SessionState::Allocated) return Failure{Error::InvalidSessionState, to_string(state(*r))};
+    if (state(*r) != SessionState::Allocated)
+      return Failure{Error::InvalidSessionState, to_string(state(*r))};
     if (Status s = check_key(key); !s) return s;
     if (ports_.store == nullptr) return Failure{Error::NotInitialized, "ports"};
     Result<std::uint64_t> mark = ports_.store->load(handle.index);
@@ -219,12 +220,14 @@ class BasicSessionTable {
     typename Lock::Guard guard(lock_);
     SessionRecord* r = nullptr;
     if (Status s = prepare_seal(handle, aad, plaintext, r); !s) return Failure{s.error(), s.context()};
-    if (out.data == nullptr || out.size < plaintext.size + policy_.tag_size) return Failure{Error::BufferTooSmall, "seal"};
+    if (out.data == nullptr || out.size < plaintext.size + policy_.tag_size)
+      return Failure{Error::BufferTooSmall, "seal"};
     return seal_locked(*r, aad, plaintext, out.data, nonce);
   }
 
   // Seals into a pool buffer picked by size (usage Message).
-  Result<BasicSealedMessage<Lock>> seal(SessionHandle handle, ConstByteSpan aad, ConstByteSpan plaintext) noexcept {
+  Result<BasicSealedMessage<Lock>> seal(SessionHandle handle, ConstByteSpan aad,
+                                        ConstByteSpan plaintext) noexcept {
     typename Lock::Guard guard(lock_);
     SessionRecord* r = nullptr;
     if (Status s = prepare_seal(handle, aad, plaintext, r); !s) return Failure{s.error(), s.context()};
@@ -255,8 +258,8 @@ class BasicSessionTable {
   }
 
   // Decrypts into a pool buffer picked by size.
-  Result<BasicBuffer<Lock>> open(SessionHandle handle, const std::uint8_t (&nonce)[kNonceSize], ConstByteSpan aad,
-                                 ConstByteSpan sealed) noexcept {
+  Result<BasicBuffer<Lock>> open(SessionHandle handle, const std::uint8_t (&nonce)[kNonceSize],
+                                 ConstByteSpan aad, ConstByteSpan sealed) noexcept {
     typename Lock::Guard guard(lock_);
     SessionRecord* r = nullptr;
     if (Status s = prepare_open(handle, aad, sealed, r); !s) return Failure{s.error(), s.context()};
@@ -266,6 +269,7 @@ class BasicSessionTable {
     static_cast<void>(buffer.value().resize(size));
     Result<std::size_t> opened = open_locked(*r, nonce, aad, sealed, buffer.value().block());
     if (!opened) return Failure{opened.error(), opened.context()};  // the buffer wipes itself
+    // cppcheck-suppress returnStdMoveLocal ; the value lives inside a Result: moving it out is required
     return std::move(buffer.value());
   }
 
@@ -312,10 +316,10 @@ class BasicSessionTable {
     const unsigned counter_bits = 8u * policy_.nonce_counter_size;
     return (policy_.key_bits == 128 || policy_.key_bits == 192 || policy_.key_bits == 256) &&
            policy_.tag_size >= 12 && policy_.tag_size <= kMaxTagSize &&
-           policy_.nonce_fixed_size + policy_.nonce_counter_size == kNonceSize && policy_.nonce_counter_size >= 4 &&
-           policy_.nonce_counter_size <= 8 && policy_.nonce_reserve >= 1 && policy_.max_messages >= 1 &&
-           policy_.max_messages <= counter_limit(counter_bits) && policy_.max_age_s >= 1 &&
-           policy_.max_security_violations >= 1;
+           policy_.nonce_fixed_size + policy_.nonce_counter_size == kNonceSize &&
+           policy_.nonce_counter_size >= 4 && policy_.nonce_counter_size <= 8 && policy_.nonce_reserve >= 1 &&
+           policy_.max_messages >= 1 && policy_.max_messages <= counter_limit(counter_bits) &&
+           policy_.max_age_s >= 1 && policy_.max_security_violations >= 1;
   }
   // The last counter value is never used: reaching it means the counter space is spent.
   static constexpr std::uint64_t counter_limit(unsigned bits) noexcept {
@@ -340,7 +344,9 @@ class BasicSessionTable {
     return {};
   }
 
-  bool locked(const SessionRecord& r) const noexcept { return r.violations >= policy_.max_security_violations; }
+  bool locked(const SessionRecord& r) const noexcept {
+    return r.violations >= policy_.max_security_violations;
+  }
 
   Result<bool> rotation_due(const SessionRecord& r) noexcept {
     if (r.messages >= policy_.max_messages) return true;
@@ -399,7 +405,8 @@ class BasicSessionTable {
     return {};
   }
 
-  Status prepare_seal(SessionHandle handle, ConstByteSpan aad, ConstByteSpan plaintext, SessionRecord*& r) noexcept {
+  Status prepare_seal(SessionHandle handle, ConstByteSpan aad, ConstByteSpan plaintext,
+                      SessionRecord*& r) noexcept {
     if (Status s = find(handle, r); !s) return s;
     const SessionState st = state(*r);
     if (st == SessionState::Allocated) return Failure{Error::InvalidSessionState, to_string(st)};
@@ -418,15 +425,17 @@ class BasicSessionTable {
     if (r->next_counter >= r->reserved_until) {
       // Persist the new mark before using any value below it (fail closed).
       const std::uint64_t room = counter_limit() - r->next_counter;
-      const std::uint64_t mark = r->next_counter + (policy_.nonce_reserve < room ? policy_.nonce_reserve : room);
-      if (Status s = ports_.store->persist(handle.index, mark); !s) return Failure{Error::StorageFailure, "nonce store"};
+      const std::uint64_t mark =
+          r->next_counter + (policy_.nonce_reserve < room ? policy_.nonce_reserve : room);
+      if (Status s = ports_.store->persist(handle.index, mark); !s)
+        return Failure{Error::StorageFailure, "nonce store"};
       r->reserved_until = mark;
     }
     return {};
   }
 
-  Result<std::size_t> seal_locked(SessionRecord& r, ConstByteSpan aad, ConstByteSpan plaintext, std::uint8_t* out,
-                                  std::uint8_t (&nonce)[kNonceSize]) noexcept {
+  Result<std::size_t> seal_locked(SessionRecord& r, ConstByteSpan aad, ConstByteSpan plaintext,
+                                  std::uint8_t* out, std::uint8_t (&nonce)[kNonceSize]) noexcept {
     ports_.identity->nonce_fixed_field(nonce, policy_.nonce_fixed_size);
     std::uint64_t counter = r.next_counter;
     for (std::size_t i = kNonceSize; i > policy_.nonce_fixed_size; --i) {
@@ -435,9 +444,9 @@ class BasicSessionTable {
     }
     // The counter is spent before the cipher runs: a failure never reuses it.
     ++r.next_counter;
-    const int rc = mbedtls_gcm_crypt_and_tag(r.context, MBEDTLS_GCM_ENCRYPT, plaintext.size, nonce, kNonceSize,
-                                             aad.data, aad.size, plaintext.data, out, policy_.tag_size,
-                                             out + plaintext.size);
+    const int rc =
+        mbedtls_gcm_crypt_and_tag(r.context, MBEDTLS_GCM_ENCRYPT, plaintext.size, nonce, kNonceSize, aad.data,
+                                  aad.size, plaintext.data, out, policy_.tag_size, out + plaintext.size);
     if (rc != 0) {
       secure_wipe(out, plaintext.size + policy_.tag_size);
       return Failure{Error::CryptoFailure, "mbedtls_gcm_crypt_and_tag"};
@@ -448,18 +457,21 @@ class BasicSessionTable {
     return plaintext.size + policy_.tag_size;
   }
 
-  Status prepare_open(SessionHandle handle, ConstByteSpan aad, ConstByteSpan sealed, SessionRecord*& r) noexcept {
+  Status prepare_open(SessionHandle handle, ConstByteSpan aad, ConstByteSpan sealed,
+                      SessionRecord*& r) noexcept {
     if (Status s = find(handle, r); !s) return s;
     const SessionState st = state(*r);
     if (st == SessionState::Allocated) return Failure{Error::InvalidSessionState, to_string(st)};
     if (locked(*r)) return Failure{Error::SecurityLockout, "open"};
-    if ((aad.data == nullptr && aad.size != 0) || sealed.data == nullptr) return Failure{Error::NullPointer, "open"};
-    if (sealed.size < policy_.tag_size) return Failure{Error::InvalidArgument, "sealed message shorter than its tag"};
+    if ((aad.data == nullptr && aad.size != 0) || sealed.data == nullptr)
+      return Failure{Error::NullPointer, "open"};
+    if (sealed.size < policy_.tag_size)
+      return Failure{Error::InvalidArgument, "sealed message shorter than its tag"};
     return check_lengths(aad, sealed.size - policy_.tag_size);
   }
 
-  Result<std::size_t> open_locked(SessionRecord& r, const std::uint8_t (&nonce)[kNonceSize], ConstByteSpan aad,
-                                  ConstByteSpan sealed, ByteSpan out) noexcept {
+  Result<std::size_t> open_locked(SessionRecord& r, const std::uint8_t (&nonce)[kNonceSize],
+                                  ConstByteSpan aad, ConstByteSpan sealed, ByteSpan out) noexcept {
     const std::size_t size = sealed.size - policy_.tag_size;
     const int rc = mbedtls_gcm_auth_decrypt(r.context, size, nonce, kNonceSize, aad.data, aad.size,
                                             sealed.data + size, policy_.tag_size, sealed.data, out.data);

@@ -52,7 +52,8 @@ class BasicWorkspaceLease {
 
  private:
   friend class BasicWorkspace<Lock>;
-  BasicWorkspaceLease(BasicWorkspace<Lock>& workspace, unsigned half) noexcept : workspace_(&workspace), half_(half) {}
+  BasicWorkspaceLease(BasicWorkspace<Lock>& workspace, unsigned half) noexcept
+      : workspace_(&workspace), half_(half) {}
   ByteSpan buffer(unsigned index) const noexcept {
     return workspace_ != nullptr ? workspace_->buffer(index) : ByteSpan{};
   }
@@ -115,7 +116,9 @@ class BasicWorkspace {
  private:
   friend class BasicWorkspaceLease<Lock>;
 
-  ByteSpan buffer(unsigned index) const noexcept { return ByteSpan{storage_ + index * buffer_size_, buffer_size_}; }
+  ByteSpan buffer(unsigned index) const noexcept {
+    return ByteSpan{storage_ + index * buffer_size_, buffer_size_};
+  }
 
   void give_back(unsigned half) noexcept {
     // Only the lease holder touches these buffers until `taken_` clears.

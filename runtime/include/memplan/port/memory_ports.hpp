@@ -58,9 +58,7 @@ class ManualClock final : public Clock {
 // A fixed field given as bytes (up to 8), e.g. read from the device's unique ID.
 class FixedIdentity final : public DeviceIdentity {
  public:
-  FixedIdentity(const std::uint8_t* bytes, std::size_t size) noexcept {
-    set(bytes, size);
-  }
+  FixedIdentity(const std::uint8_t* bytes, std::size_t size) noexcept { set(bytes, size); }
   void set(const std::uint8_t* bytes, std::size_t size) noexcept {
     size_ = size < sizeof bytes_ ? size : sizeof bytes_;
     std::memset(bytes_, 0, sizeof bytes_);

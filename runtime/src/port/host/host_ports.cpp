@@ -11,12 +11,17 @@
 namespace memplan {
 
 FileNonceStore::FileNonceStore(const char* path, std::size_t slots) noexcept : slots_(slots) {
-  if (path != nullptr && std::strlen(path) < sizeof path_ - 8) std::strcpy(path_, path);
+  // Paths that do not fit leave path_ empty: every call then fails with InvalidArgument.
+  if (path != nullptr) {
+    const std::size_t length = std::strlen(path);
+    if (length < sizeof path_) std::memcpy(path_, path, length + 1);
+  }
 }
 
 Status FileNonceStore::read_all() noexcept {
   if (loaded_) return {};
-  if (path_[0] == '\0' || slots_ == 0 || slots_ > kMaxSlots) return Failure{Error::InvalidArgument, "nonce store"};
+  if (path_[0] == '\0' || slots_ == 0 || slots_ > kMaxSlots)
+    return Failure{Error::InvalidArgument, "nonce store"};
   const int fd = ::open(path_, O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     if (errno != ENOENT) return Failure{Error::StorageFailure, "open"};
@@ -51,7 +56,8 @@ Status FileNonceStore::persist(std::uint32_t slot, std::uint64_t mark) noexcept 
     for (std::size_t b = 0; b < 8; ++b) bytes[i * 8 + b] = static_cast<unsigned char>(value >> (8 * b));
   }
   char temporary[sizeof path_ + 8];
-  std::snprintf(temporary, sizeof temporary, "%s.tmp", path_);
+  static_cast<void>(
+      std::snprintf(temporary, sizeof temporary, "%s.tmp", path_));  // fits: sized for path_ + ".tmp"
   const int fd = ::open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) return Failure{Error::StorageFailure, "open"};
   const bool written = ::write(fd, bytes, slots_ * 8) == static_cast<ssize_t>(slots_ * 8) && ::fsync(fd) == 0;
