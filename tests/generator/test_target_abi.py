@@ -1,0 +1,87 @@
+"""target_abi.py's numbers are what the compilers say, for every core.
+
+A static_assert probe is compiled with -fsyntax-only by g++ (host) and by
+arm-none-eabi-g++ with each core's flags from COMPILER_BY_CORE.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Dict, List
+
+import pytest
+
+from conftest import cxx_include_flags, require_compiler, run_compiler
+from memplan.model import CORES
+from memplan.target_abi import ABI_BY_CORE, COMPILER_BY_CORE, HOST_CORE, TargetAbi, abi_for
+
+PROBE = """\
+#include <cstddef>
+#include <cstdint>
+
+#include <mbedtls/gcm.h>
+#include <memplan/session_record.hpp>
+
+static_assert(sizeof(void*) == {abi.pointer_size}, "pointer_size");
+static_assert(sizeof(mbedtls_gcm_context) == {abi.gcm_context_size}, "gcm_context_size");
+static_assert(alignof(mbedtls_gcm_context) == {abi.gcm_context_align}, "gcm_context_align");
+static_assert(sizeof(memplan::SessionRecord) == {abi.session_record_size}, "session_record_size");
+static_assert(alignof(memplan::SessionRecord) == {abi.session_record_align}, "session_record_align");
+static_assert(offsetof(memplan::SessionRecord, key_loaded_at_s) == {abi.session_hot_end}, "session_hot_end");
+static_assert(sizeof(std::uint32_t) == {abi.pool_state_word}, "pool_state_word");
+#if defined(MBEDTLS_CIPHER_C)
+#error "memplan's mbedTLS config must not enable MBEDTLS_CIPHER_C (gcm_setkey would calloc)"
+#endif
+"""
+
+
+def _probe(core: str, abi: TargetAbi, mbedtls: Path, work: Path) -> subprocess.CompletedProcess:
+    source = work / f"probe-{core}.cpp"
+    source.write_text(PROBE.format(abi=abi), encoding="utf-8")
+    command = [*COMPILER_BY_CORE[core], "-Wall", "-Wextra", "-Werror", *cxx_include_flags(mbedtls),
+               "-fsyntax-only", str(source)]
+    return run_compiler(command)
+
+
+@pytest.fixture(scope="module")
+def probes(tmp_path_factory: pytest.TempPathFactory, mbedtls_dir: Path) -> Dict[str, subprocess.CompletedProcess]:
+    require_compiler("g++")
+    require_compiler("arm-none-eabi-g++")
+    work = tmp_path_factory.mktemp("abi")
+    cases = [(core, core, ABI_BY_CORE[core]) for core in COMPILER_BY_CORE]
+    # A deliberately wrong table must fail, or the probe proves nothing.
+    wrong = TargetAbi(**{**ABI_BY_CORE["cortex-m4"].__dict__, "session_hot_end": 24})
+    cases.append(("wrong", "cortex-m4", wrong))
+    for key, _, _ in cases:
+        (work / key).mkdir()
+    with ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2)) as pool:
+        done = list(pool.map(lambda case: _probe(case[1], case[2], mbedtls_dir, work / case[0]), cases))
+    return {key: result for (key, _, _), result in zip(cases, done)}
+
+
+def test_tables_cover_every_core() -> None:
+    assert set(ABI_BY_CORE) == set(COMPILER_BY_CORE) == set(CORES)
+    assert HOST_CORE in CORES and COMPILER_BY_CORE[HOST_CORE][0] == "g++"
+    for core in CORES:
+        assert abi_for(core) is ABI_BY_CORE[core]
+        if core != HOST_CORE:
+            assert COMPILER_BY_CORE[core][:2] == ["arm-none-eabi-g++", f"-mcpu={core}"]
+
+
+def _cores() -> List[str]:
+    return list(COMPILER_BY_CORE)
+
+
+@pytest.mark.parametrize("core", _cores())
+def test_abi_numbers_match_the_compiler(probes, core: str) -> None:
+    result = probes[core]
+    assert result.returncode == 0, f"target_abi.ABI_BY_CORE[{core!r}] is wrong:\n{result.stderr}"
+
+
+def test_a_wrong_number_is_caught(probes) -> None:
+    result = probes["wrong"]
+    assert result.returncode != 0
+    assert "session_hot_end" in result.stderr
