@@ -25,6 +25,9 @@ if(NOT DEFINED MEMPLAN_TEMPLATE_DIR)
 endif()
 get_filename_component(MEMPLAN_GENERATOR_DIR "${MEMPLAN_GENERATOR_DIR}" ABSOLUTE)
 get_filename_component(MEMPLAN_TEMPLATE_DIR "${MEMPLAN_TEMPLATE_DIR}" ABSOLUTE)
+# Global: the functions run in the caller's directory scope (add_subdirectory users).
+set_property(GLOBAL PROPERTY MEMPLAN_GENERATOR_DIR "${MEMPLAN_GENERATOR_DIR}")
+set_property(GLOBAL PROPERTY MEMPLAN_TEMPLATE_DIR "${MEMPLAN_TEMPLATE_DIR}")
 
 # Debian's interpreter has the modules (python3-jinja2, -yaml, -pyelftools);
 # another python3 earlier on PATH usually does not.
@@ -48,6 +51,8 @@ endfunction()
 
 function(memplan_add_layout target)
   cmake_parse_arguments(PARSE_ARGV 1 ARG "" "PROFILE;OUTPUT_DIR" "")
+  get_property(MEMPLAN_GENERATOR_DIR GLOBAL PROPERTY MEMPLAN_GENERATOR_DIR)
+  get_property(MEMPLAN_TEMPLATE_DIR GLOBAL PROPERTY MEMPLAN_TEMPLATE_DIR)
   if(NOT ARG_PROFILE)
     message(FATAL_ERROR "memplan_add_layout(${target}): PROFILE <file.yaml> is required")
   endif()
@@ -102,6 +107,7 @@ endfunction()
 
 function(memplan_check_elf target)
   cmake_parse_arguments(PARSE_ARGV 1 ARG "" "PROFILE;REPORT" "")
+  get_property(MEMPLAN_GENERATOR_DIR GLOBAL PROPERTY MEMPLAN_GENERATOR_DIR)
   if(NOT ARG_PROFILE)
     message(FATAL_ERROR "memplan_check_elf(${target}): PROFILE <file.yaml> is required")
   endif()

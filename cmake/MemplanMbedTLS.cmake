@@ -39,8 +39,13 @@ if(NOT TARGET memplan_mbedcrypto)
     $<BUILD_INTERFACE:${MEMPLAN_MBEDTLS_SOURCE_DIR}/include>
     $<INSTALL_INTERFACE:include/memplan/mbedtls>)
   target_include_directories(memplan_mbedcrypto PRIVATE ${_lib})
-  target_compile_definitions(memplan_mbedcrypto PUBLIC
-    "MBEDTLS_CONFIG_FILE=\"${MEMPLAN_MBEDTLS_CONFIG}\"")
+  # The config header by name, found through the include path: the same
+  # spelling works in the build tree and in an installed package.
+  target_include_directories(memplan_mbedcrypto PUBLIC
+    $<BUILD_INTERFACE:${CMAKE_CURRENT_LIST_DIR}/mbedtls>
+    $<INSTALL_INTERFACE:include/memplan/mbedtls>)
+  target_compile_definitions(memplan_mbedcrypto PUBLIC "MBEDTLS_CONFIG_FILE=<memplan_mbedtls_config.h>")
+  set_target_properties(memplan_mbedcrypto PROPERTIES EXPORT_NAME mbedcrypto)
   if(CMAKE_SYSTEM_PROCESSOR MATCHES "x86_64|AMD64" AND NOT CMAKE_CROSSCOMPILING)
     # AES-NI and PCLMUL are chosen at run time (CPUID); the code must be compiled for them.
     target_compile_options(memplan_mbedcrypto PRIVATE -maes -mpclmul -msse2)
