@@ -8,6 +8,7 @@ custom tags, several documents, deep nesting and duplicate keys.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Tuple, Union
 
@@ -126,6 +127,12 @@ def _convert(loader: yaml.SafeLoader, node: Node, errors: List[Tuple[Position, s
     raise AssertionError(f"unexpected YAML node {node!r}")  # pragma: no cover
 
 
+def _text_position(text: str, offset: int) -> Position:
+    """Line and column of a character offset, counting line breaks as YAML does."""
+    lines = re.split(r"\r\n|[\n\r\x85\u2028\u2029]", text[:offset])
+    return Position(len(lines), len(lines[-1]) + 1)
+
+
 def load_text(text: str, filename: str) -> YNode:
     """Parses one profile document; raises ProfileError with positions on any problem."""
 
@@ -134,7 +141,10 @@ def load_text(text: str, filename: str) -> YNode:
 
     if len(text) > MAX_BYTES:
         raise fail(None, f"file is larger than {MAX_BYTES} bytes; a profile is a few hundred")
-    loader = _GuardedLoader(text)
+    try:
+        loader = _GuardedLoader(text)  # the reader refuses control characters here, before any parsing
+    except yaml.reader.ReaderError as exc:
+        raise fail(_text_position(text, exc.position), f"invalid YAML: character {exc.character:#04x} is not allowed") from None
     try:
         # Expect exactly one document: stream start, document, stream end.
         loader.get_event()  # StreamStartEvent

@@ -14,6 +14,10 @@
    header failed to compile or the linker fragment reused a symbol.
 5. `generate --out` naming a file (or an unwritable directory) ended in a
    Python traceback instead of a usage error.
+6. A raw control character (ESC, form feed, DEL, ...) anywhere in a profile
+   ended in a traceback: PyYAML's reader refuses them when the loader is
+   constructed, which happened outside the error handling (found by
+   test_properties.py).
 """
 
 from __future__ import annotations
@@ -164,3 +168,28 @@ def test_out_naming_a_file_is_a_usage_error(tmp_path: Path, cli: Callable[..., R
     run = cli_subprocess("generate", path, "--out", blocker)
     assert run.code == 2 and "Traceback" not in run.err
     assert blocker.read_text() == "x"
+
+
+# 6. Control characters ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("schema: 1\nname: x\x1b\n", "2:8: error: invalid YAML: character 0x1b is not allowed"),
+        ("\x0c", "1:1: error: invalid YAML: character 0x0c is not allowed"),
+        ("schema: 1\r\nname: \x7f\r\n", "2:7: error: invalid YAML: character 0x7f is not allowed"),
+        ("a: 1\u2028b: \x01\n", "2:4: error: invalid YAML: character 0x01 is not allowed"),
+        ("a: '\ufffe'\n", "1:5: error: invalid YAML: character 0xfffe is not allowed"),
+    ],
+    ids=["escape", "form_feed", "delete_crlf", "after_line_separator", "non_character"],
+)
+def test_control_characters_are_an_error_not_a_traceback(write_profile, cli: Callable[..., Run],
+                                                         cli_subprocess: Callable[..., Run],
+                                                         text: str, expected: str) -> None:
+    path = write_profile(text)
+    run = cli("check", path)
+    assert run.code == 1 and run.out == ""
+    assert run.err == f"{path}:{expected}\n"
+    run = cli_subprocess("check", path)
+    assert run.code == 1 and "Traceback" not in run.err
