@@ -202,12 +202,14 @@ def validate(tree: YNode, filename: str) -> Profile:
     crypto = _crypto(c, c.child(root, "crypto"))
     pools = _pools(c, c.child(root, "pools"), region_ref, crypto)
 
-    sessions_map = c.mapping(c.child(root, "sessions"), "sessions", ("count", "key_slots", "region"), ("count", "key_slots")) if c.child(root, "sessions") is not None else None
+    sessions_node = c.child(root, "sessions")
+    sessions_map = c.mapping(sessions_node, "sessions", ("count", "key_slots", "region"), ("count", "key_slots")) if sessions_node else None
     count = c.integer(c.child(sessions_map, "count"), "sessions.count", 1, MAX_SESSIONS)
     key_slots = c.integer(c.child(sessions_map, "key_slots"), "sessions.key_slots", 1, MAX_SESSIONS)
     sessions_region = region_ref(c.child(sessions_map, "region"), "sessions.region")
 
-    workspace_map = c.mapping(c.child(root, "workspace"), "workspace", ("buffer_size", "region"), ("buffer_size",)) if c.child(root, "workspace") is not None else None
+    workspace_node = c.child(root, "workspace")
+    workspace_map = c.mapping(workspace_node, "workspace", ("buffer_size", "region"), ("buffer_size",)) if workspace_node else None
     buffer_node = c.child(workspace_map, "buffer_size")
     buffer_size = c.size(buffer_node, "workspace.buffer_size", 16, MAX_WORKSPACE_BUFFER)
     if buffer_size is not None and buffer_size % 16 != 0:
@@ -320,12 +322,17 @@ def _crypto(c: _Checker, node: Optional[YNode]) -> Optional[Crypto]:
     aead = c.choice(c.child(m, "aead"), "crypto.aead", tuple(AEADS))
     tag_size = c.integer(c.child(m, "tag_size"), "crypto.tag_size", 12, 16)
     nonce_node = c.child(m, "nonce")
-    nm = c.mapping(nonce_node, "crypto.nonce", ("fixed_size", "counter_size", "reserve"), ("fixed_size", "counter_size", "reserve")) if nonce_node is not None else None
+    nonce_keys = ("fixed_size", "counter_size", "reserve")
+    nm = c.mapping(nonce_node, "crypto.nonce", nonce_keys, nonce_keys) if nonce_node is not None else None
     fixed = c.integer(c.child(nm, "fixed_size"), "crypto.nonce.fixed_size", 0, 8)
     counter_node = c.child(nm, "counter_size")
     counter = c.integer(counter_node, "crypto.nonce.counter_size", 4, 8)
     if fixed is not None and counter is not None and fixed + counter != GCM_IV_BYTES and nonce_node is not None:
-        c.error(nonce_node.position, "crypto.nonce", f"fixed_size + counter_size must be {GCM_IV_BYTES} bytes, a 96-bit IV (got {fixed} + {counter} = {fixed + counter})")
+        c.error(
+            nonce_node.position,
+            "crypto.nonce",
+            f"fixed_size + counter_size must be {GCM_IV_BYTES} bytes, a 96-bit IV (got {fixed} + {counter} = {fixed + counter})",
+        )
         fixed = None
     counter_max = (1 << (8 * counter)) - 1 if counter is not None else (1 << 64) - 1
     reserve = c.integer(c.child(nm, "reserve"), "crypto.nonce.reserve", 1, min(counter_max, (1 << 32) - 1))
@@ -381,7 +388,9 @@ def _pools(c: _Checker, node: Optional[YNode], region_ref: Callable[[Optional[YN
             assert usage_node is not None
             key_bytes = crypto.key_bits // 8
             if "key" in usage and block_size < key_bytes:
-                c.error(usage_node.position, f"{path}.usage", f"a key pool needs blocks of at least {key_bytes} B for {crypto.aead} (block_size is {block_size})")
+                c.error(
+                    usage_node.position, f"{path}.usage", f"a key pool needs blocks of at least {key_bytes} B for {crypto.aead} (block_size is {block_size})"
+                )
                 usage = None
             elif "nonce" in usage and block_size < GCM_IV_BYTES:
                 c.error(usage_node.position, f"{path}.usage", f"a nonce pool needs blocks of at least {GCM_IV_BYTES} B (block_size is {block_size})")
