@@ -13,6 +13,11 @@
 //          KeyLoaded|Active|Expired --rotate_key--> KeyLoaded;  any --close--> Idle
 // A session with max_security_violations failed opens is locked
 // (SecurityLockout) until rotate_key() replaces its key.
+//
+// Locking: the table's lock guards records, key slots and statistics; a seal
+// or open claims its session (busy) under the lock, runs AES-GCM outside it,
+// and finishes under it again. A session serves one operation at a time;
+// another call on a busy session is InvalidSessionState ("busy").
 #pragma once
 
 #include <mbedtls/gcm.h>
@@ -174,6 +179,7 @@ class BasicSessionTable {
     SessionRecord* r = nullptr;
     if (Status s = find(handle, r); !s) return s;
     const SessionState st = state(*r);
+    if (r->busy != 0) return Failure{Error::InvalidSessionState, "busy"};
     if (st != SessionState::KeyLoaded && st != SessionState::Active && st != SessionState::Expired) {
       return Failure{Error::InvalidSessionState, to_string(st)};
     }
@@ -205,6 +211,7 @@ class BasicSessionTable {
     typename Lock::Guard guard(lock_);
     SessionRecord* r = nullptr;
     if (Status s = find(handle, r); !s) return s;
+    if (r->busy != 0) return Failure{Error::InvalidSessionState, "busy"};
     if (r->context != nullptr) release_key_slot(r->key_slot);
     const std::uint16_t next_generation = static_cast<std::uint16_t>(r->generation + 1u);
     secure_wipe(r, sizeof *r);
@@ -214,27 +221,32 @@ class BasicSessionTable {
   }
 
   // Seals into `out` (ciphertext then tag); returns the bytes written and the
-  // nonce the runtime chose.
+  // nonce the runtime chose. The cipher runs outside the table's lock (on
+  // Cortex-M: with interrupts enabled); the session is marked busy meanwhile.
   Result<std::size_t> seal(SessionHandle handle, ConstByteSpan aad, ConstByteSpan plaintext, ByteSpan out,
                            std::uint8_t (&nonce)[kNonceSize]) noexcept {
-    typename Lock::Guard guard(lock_);
-    SessionRecord* r = nullptr;
-    if (Status s = prepare_seal(handle, aad, plaintext, r); !s) return Failure{s.error(), s.context()};
-    if (out.data == nullptr || out.size < plaintext.size + policy_.tag_size)
+    if (out.data == nullptr || out.size < plaintext.size + policy_.tag_size) {
       return Failure{Error::BufferTooSmall, "seal"};
-    return seal_locked(*r, aad, plaintext, out.data, nonce);
+    }
+    Result<Claim> claim = claim_seal(handle, aad, plaintext);
+    if (!claim) return Failure{claim.error(), claim.context()};
+    const int rc = encrypt(claim.value(), aad, plaintext, out.data, nonce);
+    return finish_seal(claim.value(), rc, out.data, plaintext.size);
   }
 
   // Seals into a pool buffer picked by size (usage Message).
   Result<BasicSealedMessage<Lock>> seal(SessionHandle handle, ConstByteSpan aad,
                                         ConstByteSpan plaintext) noexcept {
-    typename Lock::Guard guard(lock_);
-    SessionRecord* r = nullptr;
-    if (Status s = prepare_seal(handle, aad, plaintext, r); !s) return Failure{s.error(), s.context()};
+    Result<Claim> claim = claim_seal(handle, aad, plaintext);
+    if (!claim) return Failure{claim.error(), claim.context()};
     Result<BasicBuffer<Lock>> buffer = pools_.allocate(plaintext.size + policy_.tag_size, Usage::Message);
-    if (!buffer) return Failure{buffer.error(), buffer.context()};
+    if (!buffer) {
+      release_claim(claim.value());  // the counter it took is spent, never reused
+      return Failure{buffer.error(), buffer.context()};
+    }
     BasicSealedMessage<Lock> sealed{std::move(buffer.value()), {}, plaintext.size, policy_.tag_size};
-    Result<std::size_t> written = seal_locked(*r, aad, plaintext, sealed.data.data(), sealed.nonce);
+    const int rc = encrypt(claim.value(), aad, plaintext, sealed.data.data(), sealed.nonce);
+    Result<std::size_t> written = finish_seal(claim.value(), rc, sealed.data.data(), plaintext.size);
     if (!written) return Failure{written.error(), written.context()};  // the buffer wipes itself
     return sealed;
   }
@@ -243,31 +255,34 @@ class BasicSessionTable {
   // failure `out` is wiped; a wrong tag counts a security violation.
   Result<std::size_t> open(SessionHandle handle, const std::uint8_t (&nonce)[kNonceSize], ConstByteSpan aad,
                            ConstByteSpan sealed, ByteSpan out) noexcept {
-    typename Lock::Guard guard(lock_);
-    SessionRecord* r = nullptr;
-    if (Status s = prepare_open(handle, aad, sealed, r); !s) {
+    Result<Claim> claim = claim_open(handle, aad, sealed);
+    if (!claim) {
       wipe(out);
-      return Failure{s.error(), s.context()};
+      return Failure{claim.error(), claim.context()};
     }
-    const std::size_t size = sealed.size - policy_.tag_size;
-    if (out.data == nullptr || out.size < size) {
+    if (out.data == nullptr || out.size < sealed.size - policy_.tag_size) {
+      release_claim(claim.value());
       wipe(out);
       return Failure{Error::BufferTooSmall, "open"};
     }
-    return open_locked(*r, nonce, aad, sealed, out);
+    const int rc = decrypt(claim.value(), nonce, aad, sealed, out);
+    return finish_open(claim.value(), rc, sealed.size - policy_.tag_size);
   }
 
   // Decrypts into a pool buffer picked by size.
   Result<BasicBuffer<Lock>> open(SessionHandle handle, const std::uint8_t (&nonce)[kNonceSize],
                                  ConstByteSpan aad, ConstByteSpan sealed) noexcept {
-    typename Lock::Guard guard(lock_);
-    SessionRecord* r = nullptr;
-    if (Status s = prepare_open(handle, aad, sealed, r); !s) return Failure{s.error(), s.context()};
+    Result<Claim> claim = claim_open(handle, aad, sealed);
+    if (!claim) return Failure{claim.error(), claim.context()};
     const std::size_t size = sealed.size - policy_.tag_size;
     Result<BasicBuffer<Lock>> buffer = pools_.allocate(size == 0 ? 1 : size, Usage::Message);
-    if (!buffer) return Failure{buffer.error(), buffer.context()};
+    if (!buffer) {
+      release_claim(claim.value());
+      return Failure{buffer.error(), buffer.context()};
+    }
     static_cast<void>(buffer.value().resize(size));
-    Result<std::size_t> opened = open_locked(*r, nonce, aad, sealed, buffer.value().block());
+    const int rc = decrypt(claim.value(), nonce, aad, sealed, buffer.value().block());
+    Result<std::size_t> opened = finish_open(claim.value(), rc, size);
     if (!opened) return Failure{opened.error(), opened.context()};  // the buffer wipes itself
     // cppcheck-suppress returnStdMoveLocal ; the value lives inside a Result: moving it out is required
     return std::move(buffer.value());
@@ -405,19 +420,34 @@ class BasicSessionTable {
     return {};
   }
 
-  Status prepare_seal(SessionHandle handle, ConstByteSpan aad, ConstByteSpan plaintext,
-                      SessionRecord*& r) noexcept {
-    if (Status s = find(handle, r); !s) return s;
-    const SessionState st = state(*r);
-    if (st == SessionState::Allocated) return Failure{Error::InvalidSessionState, to_string(st)};
-    if (locked(*r)) return Failure{Error::SecurityLockout, "seal"};
+  // One seal or open in flight on a session: what it needs once the table's
+  // lock is released. Rotation and close refuse a busy session, so the
+  // context stays valid until the operation finishes.
+  struct Claim {
+    SessionRecord* record;
+    mbedtls_gcm_context* context;
+    std::uint64_t counter;
+  };
+
+  Status check_usable(SessionRecord& r) const noexcept {
+    if (r.busy != 0) return Failure{Error::InvalidSessionState, "busy"};
+    if (state(r) == SessionState::Allocated) return Failure{Error::InvalidSessionState, to_string(state(r))};
+    if (locked(r)) return Failure{Error::SecurityLockout, "session"};
+    return {};
+  }
+
+  Result<Claim> claim_seal(SessionHandle handle, ConstByteSpan aad, ConstByteSpan plaintext) noexcept {
+    typename Lock::Guard guard(lock_);
+    SessionRecord* r = nullptr;
+    if (Status s = find(handle, r); !s) return Failure{s.error(), s.context()};
+    if (Status s = check_usable(*r); !s) return Failure{s.error(), s.context()};
     if ((aad.data == nullptr && aad.size != 0) || (plaintext.data == nullptr && plaintext.size != 0)) {
       return Failure{Error::NullPointer, "seal"};
     }
-    if (Status s = check_lengths(aad, plaintext.size); !s) return s;
+    if (Status s = check_lengths(aad, plaintext.size); !s) return Failure{s.error(), s.context()};
     Result<bool> due = rotation_due(*r);
     if (!due) return Failure{due.error(), due.context()};
-    if (due.value() || st == SessionState::Expired) {
+    if (due.value() || state(*r) == SessionState::Expired) {
       r->state = static_cast<std::uint8_t>(SessionState::Expired);
       return Failure{Error::KeyRotationRequired, "seal"};
     }
@@ -427,56 +457,77 @@ class BasicSessionTable {
       const std::uint64_t room = counter_limit() - r->next_counter;
       const std::uint64_t mark =
           r->next_counter + (policy_.nonce_reserve < room ? policy_.nonce_reserve : room);
-      if (Status s = ports_.store->persist(handle.index, mark); !s)
+      if (Status s = ports_.store->persist(handle.index, mark); !s) {
         return Failure{Error::StorageFailure, "nonce store"};
+      }
       r->reserved_until = mark;
     }
-    return {};
+    // The counter is spent now: whatever happens next, it is never used again.
+    const std::uint64_t counter = r->next_counter++;
+    r->busy = 1;
+    return Claim{r, r->context, counter};
   }
 
-  Result<std::size_t> seal_locked(SessionRecord& r, ConstByteSpan aad, ConstByteSpan plaintext,
-                                  std::uint8_t* out, std::uint8_t (&nonce)[kNonceSize]) noexcept {
-    ports_.identity->nonce_fixed_field(nonce, policy_.nonce_fixed_size);
-    std::uint64_t counter = r.next_counter;
-    for (std::size_t i = kNonceSize; i > policy_.nonce_fixed_size; --i) {
-      nonce[i - 1] = static_cast<std::uint8_t>(counter & 0xFFu);
-      counter >>= 8;
-    }
-    // The counter is spent before the cipher runs: a failure never reuses it.
-    ++r.next_counter;
-    const int rc =
-        mbedtls_gcm_crypt_and_tag(r.context, MBEDTLS_GCM_ENCRYPT, plaintext.size, nonce, kNonceSize, aad.data,
-                                  aad.size, plaintext.data, out, policy_.tag_size, out + plaintext.size);
-    if (rc != 0) {
-      secure_wipe(out, plaintext.size + policy_.tag_size);
-      return Failure{Error::CryptoFailure, "mbedtls_gcm_crypt_and_tag"};
-    }
-    ++r.messages;
-    r.state = static_cast<std::uint8_t>(SessionState::Active);
-    ++stats_.seals;
-    return plaintext.size + policy_.tag_size;
-  }
-
-  Status prepare_open(SessionHandle handle, ConstByteSpan aad, ConstByteSpan sealed,
-                      SessionRecord*& r) noexcept {
-    if (Status s = find(handle, r); !s) return s;
-    const SessionState st = state(*r);
-    if (st == SessionState::Allocated) return Failure{Error::InvalidSessionState, to_string(st)};
-    if (locked(*r)) return Failure{Error::SecurityLockout, "open"};
+  Result<Claim> claim_open(SessionHandle handle, ConstByteSpan aad, ConstByteSpan sealed) noexcept {
+    typename Lock::Guard guard(lock_);
+    SessionRecord* r = nullptr;
+    if (Status s = find(handle, r); !s) return Failure{s.error(), s.context()};
+    if (Status s = check_usable(*r); !s) return Failure{s.error(), s.context()};
     if ((aad.data == nullptr && aad.size != 0) || sealed.data == nullptr)
       return Failure{Error::NullPointer, "open"};
     if (sealed.size < policy_.tag_size)
       return Failure{Error::InvalidArgument, "sealed message shorter than its tag"};
-    return check_lengths(aad, sealed.size - policy_.tag_size);
+    if (Status s = check_lengths(aad, sealed.size - policy_.tag_size); !s)
+      return Failure{s.error(), s.context()};
+    r->busy = 1;
+    return Claim{r, r->context, 0};
   }
 
-  Result<std::size_t> open_locked(SessionRecord& r, const std::uint8_t (&nonce)[kNonceSize],
-                                  ConstByteSpan aad, ConstByteSpan sealed, ByteSpan out) noexcept {
+  void release_claim(const Claim& claim) noexcept {
+    typename Lock::Guard guard(lock_);
+    claim.record->busy = 0;
+  }
+
+  // Outside the lock: only the claimed session's context is touched.
+  int encrypt(const Claim& claim, ConstByteSpan aad, ConstByteSpan plaintext, std::uint8_t* out,
+              std::uint8_t (&nonce)[kNonceSize]) noexcept {
+    ports_.identity->nonce_fixed_field(nonce, policy_.nonce_fixed_size);
+    std::uint64_t counter = claim.counter;
+    for (std::size_t i = kNonceSize; i > policy_.nonce_fixed_size; --i) {
+      nonce[i - 1] = static_cast<std::uint8_t>(counter & 0xFFu);
+      counter >>= 8;
+    }
+    return mbedtls_gcm_crypt_and_tag(claim.context, MBEDTLS_GCM_ENCRYPT, plaintext.size, nonce, kNonceSize,
+                                     aad.data, aad.size, plaintext.data, out, policy_.tag_size,
+                                     out + plaintext.size);
+  }
+
+  Result<std::size_t> finish_seal(const Claim& claim, int rc, std::uint8_t* out, std::size_t size) noexcept {
+    if (rc != 0) secure_wipe(out, size + policy_.tag_size);
+    typename Lock::Guard guard(lock_);
+    SessionRecord& r = *claim.record;
+    r.busy = 0;
+    if (rc != 0) return Failure{Error::CryptoFailure, "mbedtls_gcm_crypt_and_tag"};
+    ++r.messages;
+    r.state = static_cast<std::uint8_t>(SessionState::Active);
+    ++stats_.seals;
+    return size + policy_.tag_size;
+  }
+
+  int decrypt(const Claim& claim, const std::uint8_t (&nonce)[kNonceSize], ConstByteSpan aad,
+              ConstByteSpan sealed, ByteSpan out) noexcept {
     const std::size_t size = sealed.size - policy_.tag_size;
-    const int rc = mbedtls_gcm_auth_decrypt(r.context, size, nonce, kNonceSize, aad.data, aad.size,
+    const int rc = mbedtls_gcm_auth_decrypt(claim.context, size, nonce, kNonceSize, aad.data, aad.size,
                                             sealed.data + size, policy_.tag_size, sealed.data, out.data);
+    if (rc != 0) wipe(out);  // mbedTLS zeroizes too; the whole span is ours to clear
+    return rc;
+  }
+
+  Result<std::size_t> finish_open(const Claim& claim, int rc, std::size_t size) noexcept {
+    typename Lock::Guard guard(lock_);
+    SessionRecord& r = *claim.record;
+    r.busy = 0;
     if (rc != 0) {
-      wipe(out);  // mbedTLS zeroizes too; the whole span is ours to clear
       if (rc != MBEDTLS_ERR_GCM_AUTH_FAILED) return Failure{Error::CryptoFailure, "mbedtls_gcm_auth_decrypt"};
       ++stats_.authentication_failures;
       if (++r.violations == policy_.max_security_violations) ++stats_.lockouts;

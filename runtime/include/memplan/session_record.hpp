@@ -22,6 +22,7 @@ struct SessionRecord {
   std::uint8_t state;             // SessionState
   std::uint8_t violations;        // failed opens since the key was loaded
   std::uint8_t key_slot;          // index into the layout's key slots
+  std::uint8_t busy;              // a seal or open runs on this session outside the table's lock
 };
 
 }  // namespace memplan
