@@ -3,14 +3,20 @@
 // at 0%, 50% and 99% pool fullness. One timed iteration = one pair, so the
 // reported time per iteration is the ns per pair.
 //
-// Names: pool_pair/<subject>/block:<bytes>/full:<percent> and
+// Names: pool_pair/<subject>/block:<bytes>/full:<percent>,
+//        pool_fullness/<subject>/block:<bytes> (0/50/99% timed side by side),
+//        pool_side_by_side/block:<bytes> (pool, references and wipe timed side by side) and
 //        wipe/<kind>/block:<bytes>  (bench/summarize.py parses them).
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
+#include <array>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -159,26 +165,162 @@ void report_pairs(benchmark::State& state, std::uint32_t full_percent) {
   state.counters["held_blocks"] = static_cast<double>(blocks_held_at(full_percent));
 }
 
+// One timed unit: allocate a block, keep it observable, release it.
+template <class Subject>
+inline bool one_pair(Subject& subject) noexcept {
+  std::uint8_t* block = subject.acquire();
+  benchmark::DoNotOptimize(block);
+  return block != nullptr && subject.give_back(block);
+}
+
+template <class Subject>
+bool prepare(Subject& subject, std::vector<std::uint8_t*>& held, std::uint32_t full_percent) {
+  return subject.ready() && prefill(held, full_percent, [&] { return subject.acquire(); },
+                                    [&](std::uint8_t* block) { return subject.give_back(block); });
+}
+
 template <class Subject>
 void bench_pointer_pairs(benchmark::State& state, std::uint32_t block_size, std::uint32_t full_percent) {
   Subject subject(block_size);
   std::vector<std::uint8_t*> held;
-  if (!subject.ready() ||
-      !prefill(held, full_percent, [&] { return subject.acquire(); },
-               [&](std::uint8_t* block) { return subject.give_back(block); })) {
+  if (!prepare(subject, held, full_percent)) {
     state.SkipWithError("setup failed");
     return;
   }
   for (auto _ : state) {
-    std::uint8_t* block = subject.acquire();
-    benchmark::DoNotOptimize(block);
-    if (block == nullptr || !subject.give_back(block)) {
+    if (!one_pair(subject)) {
       state.SkipWithError("allocate or release failed");
       break;
     }
   }
   report_pairs(state, full_percent);
   for (std::uint8_t* block : held) static_cast<void>(subject.give_back(block));
+}
+
+// Side by side: on a shared machine, separate cases run seconds apart and
+// see different load. Here several subjects are timed in alternating batches
+// inside one benchmark, so load hits all of them alike; each reports the
+// median over its batches (a preempted batch is an outlier, not a shift).
+// The order flips every iteration so drift within an iteration cancels.
+using BatchClock = std::chrono::steady_clock;
+constexpr int kOpsPerBatch = 256;
+
+double median_of(std::vector<double>& values) {
+  if (values.empty()) return 0.0;
+  const auto middle = values.begin() + static_cast<std::ptrdiff_t>(values.size() / 2);
+  std::nth_element(values.begin(), middle, values.end());
+  return *middle;
+}
+
+// Each batch runs kOpsPerBatch operations and returns false on a failure.
+// Returns false (after SkipWithError) if a batch failed; else the median ns
+// per operation of each batch function.
+template <std::size_t N>
+bool time_side_by_side(benchmark::State& state, const std::array<std::function<bool()>, N>& batches,
+                       std::array<double, N>& median_ns) {
+  std::array<std::vector<double>, N> batch_ns;
+  bool forward = true;
+  for (auto _ : state) {
+    bool failed = false;
+    for (std::size_t step = 0; step < N; ++step) {
+      const std::size_t index = forward ? step : N - 1 - step;
+      const BatchClock::time_point start = BatchClock::now();
+      failed |= !batches[index]();
+      const BatchClock::time_point stop = BatchClock::now();
+      batch_ns[index].push_back(std::chrono::duration<double, std::nano>(stop - start).count() / kOpsPerBatch);
+    }
+    forward = !forward;
+    if (failed) {
+      state.SkipWithError("allocate or release failed");
+      return false;
+    }
+  }
+  for (std::size_t i = 0; i < N; ++i) median_ns[i] = median_of(batch_ns[i]);
+  state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(N * kOpsPerBatch));
+  return true;
+}
+
+template <class Subject>
+std::function<bool()> pair_batch(Subject& subject) {
+  return [&subject] {
+    bool ok = true;
+    for (int op = 0; op < kOpsPerBatch; ++op) ok &= one_pair(subject);
+    return ok;
+  };
+}
+
+// The wipe alone, on one cache-hot block: as the pool's release does it
+// (memplan::secure_wipe), or as a plain memset the benchmark keeps alive.
+template <bool kSecureWipe>
+inline void wipe_once(std::uint8_t* block, std::uint32_t block_size) noexcept {
+  if (kSecureWipe) {
+    memplan::secure_wipe(block, block_size);
+    benchmark::DoNotOptimize(block);
+  } else {
+    std::memset(block, 0, block_size);
+    benchmark::DoNotOptimize(block);
+    benchmark::ClobberMemory();
+  }
+}
+
+template <bool kSecureWipe>
+std::function<bool()> wipe_batch(std::uint8_t* block, std::uint32_t block_size) {
+  return [block, block_size] {
+    for (int op = 0; op < kOpsPerBatch; ++op) wipe_once<kSecureWipe>(block, block_size);
+    return true;
+  };
+}
+
+constexpr std::size_t kFullnessLevels = sizeof kFullPercents / sizeof kFullPercents[0];
+
+// Three subjects, one per fullness, side by side.
+template <class Subject>
+void bench_fullness_side_by_side(benchmark::State& state, std::uint32_t block_size) {
+  std::unique_ptr<Subject> subjects[kFullnessLevels];
+  std::vector<std::uint8_t*> held[kFullnessLevels];
+  std::array<std::function<bool()>, kFullnessLevels> batches;
+  for (std::size_t level = 0; level < kFullnessLevels; ++level) {
+    subjects[level] = std::make_unique<Subject>(block_size);
+    if (!prepare(*subjects[level], held[level], kFullPercents[level])) {
+      state.SkipWithError("setup failed");
+      return;
+    }
+    batches[level] = pair_batch(*subjects[level]);
+  }
+  std::array<double, kFullnessLevels> median_ns{};
+  if (!time_side_by_side(state, batches, median_ns)) return;
+  for (std::size_t level = 0; level < kFullnessLevels; ++level) {
+    state.counters["full" + std::to_string(kFullPercents[level]) + "_ns"] = median_ns[level];
+    for (std::uint8_t* block : held[level]) static_cast<void>(subjects[level]->give_back(block));
+  }
+  const auto [best, worst] = std::minmax_element(median_ns.begin(), median_ns.end());
+  state.counters["worst_over_best"] = *best > 0.0 ? *worst / *best : 0.0;
+}
+
+// The pool against its references, side by side at 50% full: the bare list,
+// the bare list with a memset on release, the pool, and the wipe and a plain
+// memset alone. "Pool without the wipe" is then pool_ns - secure_wipe_ns of
+// the same moment.
+void bench_pool_side_by_side(benchmark::State& state, std::uint32_t block_size) {
+  constexpr std::uint32_t kFullPercent = 50;
+  BareFreeListSubject<false> bare(block_size);
+  BareFreeListSubject<true> bare_memset(block_size);
+  MemplanPoolSubject<memplan::NoLock> pool(block_size);
+  std::vector<std::uint8_t*> held[3];
+  AlignedBytes wipe_storage = make_storage(block_size);
+  if (!prepare(bare, held[0], kFullPercent) || !prepare(bare_memset, held[1], kFullPercent) ||
+      !prepare(pool, held[2], kFullPercent) || !wipe_storage) {
+    state.SkipWithError("setup failed");
+    return;
+  }
+  static constexpr const char* kNames[] = {"bare_ns", "bare_memset_ns", "pool_ns", "secure_wipe_ns",
+                                           "plain_memset_ns"};
+  const std::array<std::function<bool()>, 5> batches = {
+      pair_batch(bare), pair_batch(bare_memset), pair_batch(pool),
+      wipe_batch<true>(wipe_storage.get(), block_size), wipe_batch<false>(wipe_storage.get(), block_size)};
+  std::array<double, 5> median_ns{};
+  if (!time_side_by_side(state, batches, median_ns)) return;
+  for (std::size_t i = 0; i < median_ns.size(); ++i) state.counters[kNames[i]] = median_ns[i];
 }
 
 // The handle path: Pools::allocate(size, Usage) picks the class, the Buffer
@@ -238,8 +380,6 @@ void bench_handle_pairs(benchmark::State& state, std::uint32_t block_size, std::
   report_pairs(state, full_percent);
 }
 
-// The wipe alone, on one cache-hot block, as the pool's release does it
-// (memplan::secure_wipe) and as a plain memset the benchmark keeps alive.
 template <bool kSecureWipe>
 void bench_wipe(benchmark::State& state, std::uint32_t block_size) {
   AlignedBytes storage = make_storage(block_size);
@@ -248,16 +388,7 @@ void bench_wipe(benchmark::State& state, std::uint32_t block_size) {
     state.SkipWithError("setup failed");
     return;
   }
-  for (auto _ : state) {
-    if (kSecureWipe) {
-      memplan::secure_wipe(block, block_size);
-      benchmark::DoNotOptimize(block);
-    } else {
-      std::memset(block, 0, block_size);
-      benchmark::DoNotOptimize(block);
-      benchmark::ClobberMemory();
-    }
-  }
+  for (auto _ : state) wipe_once<kSecureWipe>(block, block_size);
   state.SetItemsProcessed(state.iterations());
   state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(block_size));
 }
@@ -280,6 +411,21 @@ constexpr PairSubject kPairSubjects[] = {
     {"pools_handle_mutex", bench_handle_pairs<memplan::HostMutexLock>},
 };
 
+using FullnessFunction = void (*)(benchmark::State&, std::uint32_t);
+
+struct FullnessSubject {
+  const char* name;
+  FullnessFunction run;
+};
+
+// The bare list is the control: it cannot depend on fullness, so its spread
+// is the noise floor of the method.
+constexpr FullnessSubject kFullnessSubjects[] = {
+    {"memplan_nolock", bench_fullness_side_by_side<MemplanPoolSubject<memplan::NoLock>>},
+    {"memplan_mutex", bench_fullness_side_by_side<MemplanPoolSubject<memplan::HostMutexLock>>},
+    {"bare_free_list", bench_fullness_side_by_side<BareFreeListSubject<false>>},
+};
+
 void register_benchmarks() {
   for (const PairSubject& subject : kPairSubjects) {
     for (std::uint32_t block_size : kBlockSizes) {
@@ -292,6 +438,17 @@ void register_benchmarks() {
         });
       }
     }
+  }
+  for (const FullnessSubject& subject : kFullnessSubjects) {
+    for (std::uint32_t block_size : kBlockSizes) {
+      const std::string name = std::string("pool_fullness/") + subject.name + "/block:" + std::to_string(block_size);
+      const FullnessFunction run = subject.run;
+      benchmark::RegisterBenchmark(name.c_str(), [=](benchmark::State& state) { run(state, block_size); });
+    }
+  }
+  for (std::uint32_t block_size : kBlockSizes) {
+    benchmark::RegisterBenchmark(("pool_side_by_side/block:" + std::to_string(block_size)).c_str(),
+                                 [=](benchmark::State& state) { bench_pool_side_by_side(state, block_size); });
   }
   for (std::uint32_t block_size : kBlockSizes) {
     const std::string suffix = "/block:" + std::to_string(block_size);

@@ -7,11 +7,16 @@
 // mbedTLS can do, so the reported overhead includes the runtime building its
 // nonce (fixed field + counter). Never reuse an IV outside a benchmark.
 //
-// Names: session/<seal|open>/<subject>/bytes:<n>/aad:<n>  (bench/summarize.py parses them).
+// Names: session/<seal|open>/<subject>/bytes:<n>/aad:<n> (one path per case) and
+//        session_side_by_side/<seal|open>/memplan_nolock/bytes:<n>/aad:<n> (raw and runtime
+//        timed side by side; counters raw_ns, memplan_ns, overhead_pct).
+//        bench/summarize.py parses them.
 #include <benchmark/benchmark.h>
 
 #include <mbedtls/gcm.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -131,126 +136,190 @@ void report(benchmark::State& state, std::size_t size) {
   state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(size));
 }
 
+enum class Path { Raw, Runtime };
+
+// Seal: the runtime and the raw context each write their own message.
 template <class Lock>
-void bench_runtime_seal(benchmark::State& state, std::size_t size, std::size_t aad_size) {
-  auto layout = std::make_unique<SessionLayout<Lock>>();
-  Message message(size, aad_size);
-  if (!layout->ready()) {
-    state.SkipWithError("session setup failed");
-    return;
-  }
-  memplan::BasicSessionTable<Lock>& sessions = layout->sessions();
-  const memplan::ConstByteSpan aad = message.aad_span();
-  const memplan::ConstByteSpan plaintext{message.plaintext.data(), size};
-  const memplan::ByteSpan out{message.sealed.data(), message.sealed.size()};
-  for (auto _ : state) {
-    memplan::Result<std::size_t> written = sessions.seal(layout->handle(), aad, plaintext, out, message.nonce);
-    if (!written) {
-      state.SkipWithError(memplan::to_string(written.error()));
-      break;
+class SealCase {
+ public:
+  SealCase(std::size_t size, std::size_t aad_size)
+      : layout_(std::make_unique<SessionLayout<Lock>>()), runtime_(size, aad_size), raw_(size, aad_size) {}
+  bool ready() const noexcept { return layout_->ready() && gcm_.ready(); }
+  const char* error() const noexcept { return error_; }
+
+  template <Path kPath>
+  bool once() noexcept {
+    if constexpr (kPath == Path::Runtime) {
+      memplan::Result<std::size_t> written =
+          layout_->sessions().seal(layout_->handle(), runtime_.aad_span(),
+                                   memplan::ConstByteSpan{runtime_.plaintext.data(), runtime_.plaintext.size()},
+                                   memplan::ByteSpan{runtime_.sealed.data(), runtime_.sealed.size()}, runtime_.nonce);
+      if (!written) error_ = memplan::to_string(written.error());
+      return static_cast<bool>(written);
+    } else {
+      const std::size_t size = raw_.plaintext.size();
+      const bool ok = mbedtls_gcm_crypt_and_tag(gcm_.context(), MBEDTLS_GCM_ENCRYPT, size, raw_.nonce,
+                                                memplan::kNonceSize, raw_.aad_span().data, raw_.aad.size(),
+                                                raw_.plaintext.data(), raw_.sealed.data(), kTagSize,
+                                                raw_.sealed.data() + size) == 0;
+      if (!ok) error_ = "mbedtls_gcm_crypt_and_tag failed";
+      return ok;
     }
   }
-  report(state, size);
-}
 
-void bench_raw_seal(benchmark::State& state, std::size_t size, std::size_t aad_size) {
-  RawGcm raw;
-  Message message(size, aad_size);
-  if (!raw.ready()) {
-    state.SkipWithError("mbedtls_gcm_setkey failed");
-    return;
-  }
-  const std::uint8_t* aad = message.aad_span().data;
-  for (auto _ : state) {
-    const int rc = mbedtls_gcm_crypt_and_tag(raw.context(), MBEDTLS_GCM_ENCRYPT, size, message.nonce,
-                                             memplan::kNonceSize, aad, aad_size, message.plaintext.data(),
-                                             message.sealed.data(), kTagSize, message.sealed.data() + size);
-    if (rc != 0) {
-      state.SkipWithError("mbedtls_gcm_crypt_and_tag failed");
-      break;
-    }
-  }
-  report(state, size);
-}
+ private:
+  std::unique_ptr<SessionLayout<Lock>> layout_;
+  RawGcm gcm_;
+  Message runtime_;
+  Message raw_;
+  const char* error_ = "setup failed";
+};
 
-// Open needs an authentic message: the session seals one before timing, and
-// the raw context (same key) must open it too, or the comparison is off.
+// Open: one authentic message, sealed by the session before timing, opened
+// by both; the raw context (same key) must accept it, or the comparison is off.
 template <class Lock>
-bool seal_once(SessionLayout<Lock>& layout, Message& message) {
-  memplan::Result<std::size_t> written =
-      layout.sessions().seal(layout.handle(), message.aad_span(),
-                             memplan::ConstByteSpan{message.plaintext.data(), message.plaintext.size()},
-                             memplan::ByteSpan{message.sealed.data(), message.sealed.size()}, message.nonce);
-  return written && written.value() == message.sealed.size();
-}
+class OpenCase {
+ public:
+  OpenCase(std::size_t size, std::size_t aad_size)
+      : layout_(std::make_unique<SessionLayout<Lock>>()), message_(size, aad_size), raw_opened_(size) {
+    if (!layout_->ready() || !gcm_.ready()) return;
+    memplan::Result<std::size_t> written = layout_->sessions().seal(
+        layout_->handle(), message_.aad_span(),
+        memplan::ConstByteSpan{message_.plaintext.data(), message_.plaintext.size()},
+        memplan::ByteSpan{message_.sealed.data(), message_.sealed.size()}, message_.nonce);
+    ready_ = written && written.value() == message_.sealed.size() && once<Path::Raw>() && once<Path::Runtime>();
+  }
+  bool ready() const noexcept { return ready_; }
+  const char* error() const noexcept { return error_; }
 
-template <class Lock>
-void bench_runtime_open(benchmark::State& state, std::size_t size, std::size_t aad_size) {
-  auto layout = std::make_unique<SessionLayout<Lock>>();
-  Message message(size, aad_size);
-  if (!layout->ready() || !seal_once(*layout, message)) {
-    state.SkipWithError("session setup failed");
+  template <Path kPath>
+  bool once() noexcept {
+    const std::size_t size = message_.plaintext.size();
+    if constexpr (kPath == Path::Runtime) {
+      memplan::Result<std::size_t> opened = layout_->sessions().open(
+          layout_->handle(), message_.nonce, message_.aad_span(),
+          memplan::ConstByteSpan{message_.sealed.data(), message_.sealed.size()},
+          memplan::ByteSpan{message_.opened.data(), message_.opened.size()});
+      if (!opened) error_ = memplan::to_string(opened.error());
+      return static_cast<bool>(opened);
+    } else {
+      const bool ok = mbedtls_gcm_auth_decrypt(gcm_.context(), size, message_.nonce, memplan::kNonceSize,
+                                               message_.aad_span().data, message_.aad.size(),
+                                               message_.sealed.data() + size, kTagSize, message_.sealed.data(),
+                                               raw_opened_.data()) == 0;
+      if (!ok) error_ = "mbedtls_gcm_auth_decrypt failed";
+      return ok;
+    }
+  }
+
+ private:
+  std::unique_ptr<SessionLayout<Lock>> layout_;
+  RawGcm gcm_;
+  Message message_;
+  std::vector<std::uint8_t> raw_opened_;
+  bool ready_ = false;
+  const char* error_ = "setup failed";
+};
+
+template <class Case, Path kPath>
+void bench_single(benchmark::State& state, std::size_t size, std::size_t aad_size) {
+  Case test(size, aad_size);
+  if (!test.ready()) {
+    state.SkipWithError(test.error());
     return;
   }
-  memplan::BasicSessionTable<Lock>& sessions = layout->sessions();
-  const memplan::ConstByteSpan aad = message.aad_span();
-  const memplan::ConstByteSpan sealed{message.sealed.data(), message.sealed.size()};
-  const memplan::ByteSpan out{message.opened.data(), message.opened.size()};
   for (auto _ : state) {
-    memplan::Result<std::size_t> opened = sessions.open(layout->handle(), message.nonce, aad, sealed, out);
-    if (!opened) {
-      state.SkipWithError(memplan::to_string(opened.error()));
+    if (!test.template once<kPath>()) {
+      state.SkipWithError(test.error());
       break;
     }
   }
   report(state, size);
 }
 
-void bench_raw_open(benchmark::State& state, std::size_t size, std::size_t aad_size) {
-  auto layout = std::make_unique<SessionLayout<memplan::NoLock>>();  // only to seal the message
-  RawGcm raw;
-  Message message(size, aad_size);
-  if (!layout->ready() || !raw.ready() || !seal_once(*layout, message)) {
-    state.SkipWithError("setup failed");
+// Raw and runtime, side by side: timed in alternating batches inside one
+// benchmark, so load from other processes hits both alike; each reports the
+// median over its batches (a preempted batch is an outlier, not a shift).
+// The order flips every iteration so drift within an iteration cancels.
+using BatchClock = std::chrono::steady_clock;
+constexpr std::size_t kBatchPlaintextBytes = 32 * 1024;  // ~0.2 ms per batch at every size
+
+double median_of(std::vector<double>& values) {
+  if (values.empty()) return 0.0;
+  const auto middle = values.begin() + static_cast<std::ptrdiff_t>(values.size() / 2);
+  std::nth_element(values.begin(), middle, values.end());
+  return *middle;
+}
+
+template <class Case, Path kPath>
+double time_batch(Case& test, int messages, bool& failed) noexcept {
+  const BatchClock::time_point start = BatchClock::now();
+  for (int i = 0; i < messages; ++i) failed |= !test.template once<kPath>();
+  const BatchClock::time_point stop = BatchClock::now();
+  return std::chrono::duration<double, std::nano>(stop - start).count() / messages;
+}
+
+template <class Case>
+void bench_side_by_side(benchmark::State& state, std::size_t size, std::size_t aad_size) {
+  Case test(size, aad_size);
+  if (!test.ready()) {
+    state.SkipWithError(test.error());
     return;
   }
-  const std::uint8_t* aad = message.aad_span().data;
+  const int messages = static_cast<int>(std::max<std::size_t>(4, kBatchPlaintextBytes / size));
+  std::vector<double> raw_ns;
+  std::vector<double> runtime_ns;
+  bool raw_first = true;
   for (auto _ : state) {
-    const int rc = mbedtls_gcm_auth_decrypt(raw.context(), size, message.nonce, memplan::kNonceSize, aad, aad_size,
-                                            message.sealed.data() + size, kTagSize, message.sealed.data(),
-                                            message.opened.data());
-    if (rc != 0) {
-      state.SkipWithError("mbedtls_gcm_auth_decrypt failed");
+    bool failed = false;
+    if (raw_first) {
+      raw_ns.push_back(time_batch<Case, Path::Raw>(test, messages, failed));
+      runtime_ns.push_back(time_batch<Case, Path::Runtime>(test, messages, failed));
+    } else {
+      runtime_ns.push_back(time_batch<Case, Path::Runtime>(test, messages, failed));
+      raw_ns.push_back(time_batch<Case, Path::Raw>(test, messages, failed));
+    }
+    raw_first = !raw_first;
+    if (failed) {
+      state.SkipWithError(test.error());
       break;
     }
   }
-  report(state, size);
+  const double raw = median_of(raw_ns);
+  const double runtime = median_of(runtime_ns);
+  state.counters["raw_ns"] = raw;
+  state.counters["memplan_ns"] = runtime;
+  state.counters["overhead_pct"] = raw > 0.0 ? (runtime - raw) / raw * 100.0 : 0.0;
+  state.SetItemsProcessed(state.iterations() * 2 * messages);
 }
 
 using SessionFunction = void (*)(benchmark::State&, std::size_t, std::size_t);
 
 struct SessionSubject {
+  const char* kind;  // "session" (one path per case) or "session_side_by_side"
   const char* operation;
   const char* name;
   SessionFunction run;
 };
 
 // Raw first, then the runtime with no lock (the target), then with the host
-// mutex (what memplan::SessionTable costs on Linux).
+// mutex (what memplan::SessionTable costs on Linux); then the two side by side.
 constexpr SessionSubject kSubjects[] = {
-    {"seal", "raw_mbedtls", bench_raw_seal},
-    {"seal", "memplan_nolock", bench_runtime_seal<memplan::NoLock>},
-    {"seal", "memplan_mutex", bench_runtime_seal<memplan::HostMutexLock>},
-    {"open", "raw_mbedtls", bench_raw_open},
-    {"open", "memplan_nolock", bench_runtime_open<memplan::NoLock>},
-    {"open", "memplan_mutex", bench_runtime_open<memplan::HostMutexLock>},
+    {"session", "seal", "raw_mbedtls", bench_single<SealCase<memplan::NoLock>, Path::Raw>},
+    {"session", "seal", "memplan_nolock", bench_single<SealCase<memplan::NoLock>, Path::Runtime>},
+    {"session", "seal", "memplan_mutex", bench_single<SealCase<memplan::HostMutexLock>, Path::Runtime>},
+    {"session", "open", "raw_mbedtls", bench_single<OpenCase<memplan::NoLock>, Path::Raw>},
+    {"session", "open", "memplan_nolock", bench_single<OpenCase<memplan::NoLock>, Path::Runtime>},
+    {"session", "open", "memplan_mutex", bench_single<OpenCase<memplan::HostMutexLock>, Path::Runtime>},
+    {"session_side_by_side", "seal", "memplan_nolock", bench_side_by_side<SealCase<memplan::NoLock>>},
+    {"session_side_by_side", "open", "memplan_nolock", bench_side_by_side<OpenCase<memplan::NoLock>>},
 };
 
 void register_benchmarks() {
   for (const SessionSubject& subject : kSubjects) {
     for (std::size_t size : kMessageSizes) {
       for (std::size_t aad_size : kAadSizes) {
-        const std::string name = std::string("session/") + subject.operation + "/" + subject.name +
+        const std::string name = std::string(subject.kind) + "/" + subject.operation + "/" + subject.name +
                                  "/bytes:" + std::to_string(size) + "/aad:" + std::to_string(aad_size);
         const SessionFunction run = subject.run;
         benchmark::RegisterBenchmark(name.c_str(), [=](benchmark::State& state) { run(state, size, aad_size); });
