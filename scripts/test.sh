@@ -7,8 +7,11 @@
 #   threads        the multi-threaded pool test under ThreadSanitizer
 #   firmware       every example firmware for its core: link, ELF check, QEMU (CTest)
 #   budgets        RAM budget report of the firmware against budgets/baseline.json
+#   integration    a product project outside the repo: add_subdirectory, installed
+#                  package, Ninja and Makefiles, host and Cortex-M4, regeneration
 #   cpp-lint       clang-tidy and cppcheck over runtime/ with the repository's configs
 #   fuzz           libFuzzer targets for a bounded time each
+#   coverage       line coverage of runtime/ (gcovr) and generator/ (coverage.py)
 # The exit status is non-zero when any stage failed. Build trees go to
 # $MEMPLAN_BUILD_DIR (default: build/ in the checkout). Select stages with
 # MEMPLAN_STAGES="generator runtime" (default: all).
@@ -19,7 +22,7 @@ cd "$repo"
 build_root=${MEMPLAN_BUILD_DIR:-$repo/build}
 jobs=${MEMPLAN_JOBS:-$(nproc)}
 python=/usr/bin/python3
-stages=${MEMPLAN_STAGES:-generator python-lint runtime threads firmware budgets cpp-lint fuzz}
+stages=${MEMPLAN_STAGES:-generator python-lint runtime threads firmware budgets integration cpp-lint fuzz coverage}
 
 MEMPLAN_MBEDTLS_SOURCE_DIR=$(bash scripts/install-deps.sh | tail -n 1) || { echo "test: installing dependencies failed" >&2; exit 1; }
 export MEMPLAN_MBEDTLS_SOURCE_DIR MEMPLAN_BUILD_DIR=$build_root
@@ -53,7 +56,7 @@ generator_tests() {
 }
 
 python_lint() {
-  "$python" -m flake8 generator/ tests/generator/ && "$python" -m mypy --config-file generator/mypy.ini generator/memplan
+  "$python" -m flake8 generator/ tests/generator/ tests/integration/ && "$python" -m mypy --config-file generator/mypy.ini generator/memplan
 }
 
 runtime_tests() {
@@ -99,6 +102,27 @@ cpp_lint() {
   [ "$tidy" -eq 0 ] && [ "$check" -eq 0 ]
 }
 
+integration_tests() {
+  "$python" -m pytest -q -p no:cacheprovider tests/integration
+}
+
+coverage_report() {
+  local dir=$build_root/coverage
+  mkdir -p "$build_root"
+  configure_and_build "$dir" -DCMAKE_BUILD_TYPE=Debug "-DCMAKE_CXX_FLAGS=--coverage -fprofile-update=atomic" "-DCMAKE_C_FLAGS=--coverage -fprofile-update=atomic" \
+    -DCMAKE_EXE_LINKER_FLAGS=--coverage -DMEMPLAN_BUILD_EXAMPLES=ON >/dev/null || return 1
+  find "$dir" -name '*.gcda' -delete
+  ctest --test-dir "$dir" -j "$jobs" >/dev/null || { echo "coverage: tests failed"; return 1; }
+  echo "runtime/ (gcovr, lines of the handwritten runtime exercised by the Catch2 tests and host examples):"
+  gcovr --root "$repo" --filter "$repo/runtime/" --object-directory "$dir" --gcov-ignore-parse-errors --txt - 2>/dev/null |
+    grep -E "^(runtime/|TOTAL|lines:|branches:)"
+  echo "generator/ (coverage.py over the pytest suite):"
+  rm -f "$build_root/.coverage"
+  COVERAGE_FILE=$build_root/.coverage "$python" -m coverage run --source=generator/memplan -m pytest -q -p no:cacheprovider \
+    tests/generator >/dev/null || { echo "coverage: pytest failed"; return 1; }
+  COVERAGE_FILE=$build_root/.coverage "$python" -m coverage report
+}
+
 fuzz_tests() {
   if [ ! -f tests/fuzz/run.sh ]; then echo "no fuzz targets yet"; return 0; fi
   bash tests/fuzz/run.sh
@@ -110,8 +134,10 @@ stage runtime runtime_tests
 stage threads thread_tests
 stage firmware firmware_tests
 stage budgets budget_report
+stage integration integration_tests
 stage cpp-lint cpp_lint
 stage fuzz fuzz_tests
+stage coverage coverage_report
 
 printf '\n=== summary ===\n'
 for s in "${passed[@]}"; do printf 'ok      %s\n' "$s"; done

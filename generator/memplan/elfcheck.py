@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Tuple
@@ -35,6 +36,9 @@ from memplan.target_abi import HOST_CORE
 EXIT_OK, EXIT_ERRORS, EXIT_USAGE = 0, 1, 2
 FORBIDDEN_EXACT = {"malloc", "free", "calloc", "realloc", "_malloc_r", "_free_r", "_calloc_r", "_realloc_r"}
 FORBIDDEN_PREFIXES = ("_Znw", "_Zna", "_Zdl", "_Zda", "__cxa_")  # operator new/delete, exception runtime
+# Placement new/delete only construct in memory the caller owns: not heap.
+# An unoptimized build emits them as symbols (operator new(size_t, void*)).
+PLACEMENT_FORMS = re.compile(r"^(_Zn[wa][jmy]Pv|_Zd[la]PvS_)$")
 SHF_ALLOC = 0x2
 
 
@@ -189,7 +193,7 @@ def check_image(elf_path: str, profile_plan: Plan) -> CheckResult:
     if arm:
         for name in sorted(symbols):
             sym = symbols[name]
-            if name in FORBIDDEN_EXACT or name.startswith(FORBIDDEN_PREFIXES):
+            if name in FORBIDDEN_EXACT or (name.startswith(FORBIDDEN_PREFIXES) and not PLACEMENT_FORMS.match(name)):
                 findings.append(Finding(name, "heap or exception runtime linked into a Cortex-M image (memplan promises no heap)"))
     return CheckResult(elf_path, the_plan, arm, regions, objects, findings)
 

@@ -56,3 +56,47 @@ TEST_CASE("pools and the workspace under concurrent use", "[pool][threads]") {
     CHECK(s.security_violations == 0);
   }
 }
+
+TEST_CASE("sessions sealed and opened from several threads", "[session][threads]") {
+  memplan_test::Layout<memplan::HostMutexLock> l(memplan_test::kPolicy256);
+  REQUIRE(l.init());
+  memplan::InMemoryNonceStore<memplan_test::Layout<memplan::HostMutexLock>::kSessions> store;
+  memplan::ManualClock clock;
+  const std::uint8_t id[4] = {1, 2, 3, 4};
+  memplan::FixedIdentity identity(id, 4);
+  REQUIRE(l.sessions.attach({&store, &clock, &identity}));
+  constexpr int kThreads = 4;
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      auto session = l.sessions.open_session();
+      std::uint8_t key[32] = {static_cast<std::uint8_t>(t)};
+      if (!session || !l.sessions.load_key(session.value(), {key, sizeof key})) {
+        ++failures;
+        return;
+      }
+      std::uint64_t last = 0;
+      for (int i = 0; i < 300; ++i) {
+        std::uint8_t text[64];
+        std::memset(text, t, sizeof text);
+        std::uint8_t out[64 + 16];
+        std::uint8_t nonce[12];
+        std::uint8_t back[64];
+        if (!l.sessions.seal(session.value(), {}, {text, sizeof text}, {out, sizeof out}, nonce) ||
+            !l.sessions.open(session.value(), nonce, {}, {out, sizeof out}, {back, sizeof back}) ||
+            std::memcmp(back, text, sizeof text) != 0) {
+          ++failures;
+        }
+        std::uint64_t counter = 0;
+        for (int b = 4; b < 12; ++b) counter = (counter << 8) | nonce[b];
+        if (i > 0 && counter != last + 1) ++failures;  // each session's counter advances by one
+        last = counter;
+        if (i % 100 == 99 && !l.sessions.rotate_key(session.value(), {key, sizeof key})) ++failures;
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  CHECK(failures.load() == 0);
+  CHECK(l.sessions.stats().seals == kThreads * 300);
+}

@@ -405,3 +405,37 @@ TEST_CASE("the file-backed store persists marks across instances", "[session][po
   memplan::SystemClock clock;
   CHECK(clock.now_s());
 }
+
+TEST_CASE("exhausted pools fail seal and open cleanly and leave the session usable", "[session]") {
+  Fixture f;
+  auto s = f.open_with_key();
+  std::vector<memplan::BasicBuffer<memplan::NoLock>> hog;
+  for (;;) {
+    auto b = f.layout->pools.allocate(200, memplan::Usage::Message);
+    if (!b) break;
+    hog.push_back(std::move(b.value()));
+  }
+  CHECK(f.sessions().seal(s, kAadSpan, kPlain).error() == Error::PoolExhausted);
+  hog.pop_back();  // one block back: enough to seal, none left to open into
+  auto sealed = f.sessions().seal(s, kAadSpan, kPlain);
+  REQUIRE(sealed);
+  CHECK(f.sessions().open(s, sealed.value().nonce, kAadSpan, sealed.value().data.span()).error() ==
+        Error::PoolExhausted);
+  hog.clear();
+  CHECK(f.sessions().open(s, sealed.value().nonce, kAadSpan, sealed.value().data.span()));
+  CHECK(f.sessions().rotate_key(s, {kKeyB, 32}));  // not left busy
+}
+
+TEST_CASE("open checks its inputs before touching the key", "[session]") {
+  Fixture f;
+  auto s = f.open_with_key();
+  std::uint8_t nonce[12] = {};
+  std::uint8_t out[32];
+  std::vector<std::uint8_t> big(Layout::kBuffer + 1);
+  std::uint8_t sealed[32] = {};
+  CHECK(f.sessions().open(s, nonce, {}, {nullptr, 0}, {out, sizeof out}).error() == Error::NullPointer);
+  CHECK(f.sessions()
+            .open(s, nonce, {big.data(), big.size()}, {sealed, sizeof sealed}, {out, sizeof out})
+            .error() == Error::DataTooLarge);
+  CHECK(f.sessions().stats().authentication_failures == 0);
+}

@@ -1,0 +1,137 @@
+"""A product project outside the repository uses memplan as the README says:
+add_subdirectory and the installed package, host and Cortex-M4, Ninja and
+Makefiles; generation at build time only when needed; profile errors and
+budget violations fail the build with their positions and names."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from typing import List
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+PRODUCT = Path(__file__).resolve().parent / "product"
+TOOLCHAIN = REPO / "cmake" / "toolchains" / "cortex-m4f.cmake"
+
+
+def run(args: List[str], cwd: Path, ok: bool = True) -> subprocess.CompletedProcess:
+    result = subprocess.run(args, cwd=cwd, capture_output=True, text=True, timeout=600)
+    if ok and result.returncode != 0:
+        pytest.fail(f"{' '.join(map(str, args))} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+def copy_product(tmp: Path) -> Path:
+    source = tmp / "product"
+    shutil.copytree(PRODUCT, source)
+    return source
+
+
+def configure(source: Path, build: Path, *extra: str, generator: str = "Ninja") -> None:
+    run(["cmake", "-S", source, "-B", build, "-G", generator, "-DMEMPLAN_BUILD_TESTS=OFF", *extra], cwd=source)
+
+
+def build(build_dir: Path, ok: bool = True) -> subprocess.CompletedProcess:
+    return run(["cmake", "--build", build_dir, "--", "-v"] if (build_dir / "build.ninja").exists() else ["cmake", "--build", build_dir], cwd=build_dir, ok=ok)
+
+
+@pytest.fixture(scope="module")
+def host_product(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    tmp = tmp_path_factory.mktemp("host")
+    source = copy_product(tmp)
+    configure(source, tmp / "build", f"-DMEMPLAN_SOURCE_DIR={REPO}")
+    build(tmp / "build")
+    return tmp
+
+
+def test_add_subdirectory_host_build_runs(host_product: Path) -> None:
+    layout = host_product / "build" / "memplan" / "gateway_layout" / "gateway"
+    assert (layout / "layout.hpp").is_file() and (layout / "layout.ld").is_file()
+    assert (host_product / "build" / "gateway.budget.md").read_text().startswith("### gateway")
+    assert run([host_product / "build" / "gateway"], cwd=host_product).stdout.strip() == "gateway: ok"
+
+
+def test_nothing_changed_nothing_rebuilt(host_product: Path) -> None:
+    out = build(host_product / "build").stdout
+    assert "no work to do" in out, out
+
+
+def test_touching_the_profile_regenerates_and_unchanged_headers_rebuild_nothing(host_product: Path) -> None:
+    profile = host_product / "product" / "gateway.yaml"
+    os.utime(profile)  # newer, same bytes
+    out = build(host_product / "build").stdout
+    assert "memplan generate" in out  # the generator ran ...
+    assert "main.cpp" not in out  # ... but rewrote nothing, so nothing recompiled
+    profile.write_text(profile.read_text().replace("count: 8, usage: [message]", "count: 6, usage: [message]"))
+    out = build(host_product / "build").stdout
+    assert "memplan generate" in out and "main.cpp" in out
+    header = (host_product / "build" / "memplan" / "gateway_layout" / "gateway" / "layout.hpp").read_text()
+    assert "pool_messages_storage[6144]" in header
+    assert run([host_product / "build" / "gateway"], cwd=host_product).returncode == 0
+
+
+def test_a_bad_profile_fails_the_build_with_its_position(tmp_path: Path) -> None:
+    source = copy_product(tmp_path)
+    profile = source / "gateway.yaml"
+    profile.write_text(profile.read_text().replace("block_size: 1024", "block_size: 0"))
+    configure(source, tmp_path / "build", f"-DMEMPLAN_SOURCE_DIR={REPO}")
+    result = build(tmp_path / "build", ok=False)
+    assert result.returncode != 0
+    assert re.search(r"gateway\.yaml:\d+:\d+: error: pools\[1\]\.block_size: must be > 0 \(got 0\)", result.stdout + result.stderr)
+
+
+def test_makefiles_generator(tmp_path: Path) -> None:
+    source = copy_product(tmp_path)
+    configure(source, tmp_path / "build", f"-DMEMPLAN_SOURCE_DIR={REPO}", generator="Unix Makefiles")
+    run(["cmake", "--build", tmp_path / "build", "-j2"], cwd=tmp_path)
+    assert run([tmp_path / "build" / "gateway"], cwd=tmp_path).returncode == 0
+
+
+def test_installed_package(tmp_path: Path) -> None:
+    prefix = tmp_path / "prefix"
+    run(["cmake", "-S", REPO, "-B", tmp_path / "memplan", "-G", "Ninja", "-DMEMPLAN_BUILD_TESTS=OFF"], cwd=tmp_path)
+    run(["cmake", "--build", tmp_path / "memplan"], cwd=tmp_path)
+    run(["cmake", "--install", tmp_path / "memplan", "--prefix", prefix], cwd=tmp_path)
+    source = copy_product(tmp_path)
+    configure(source, tmp_path / "build", f"-DCMAKE_PREFIX_PATH={prefix}")
+    build(tmp_path / "build")
+    assert run([tmp_path / "build" / "gateway"], cwd=tmp_path).stdout.strip() == "gateway: ok"
+
+
+@pytest.fixture(scope="module")
+def cortex_m4_product(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    tmp = tmp_path_factory.mktemp("m4")
+    source = copy_product(tmp)
+    configure(source, tmp / "build", f"-DMEMPLAN_SOURCE_DIR={REPO}", f"--toolchain={TOOLCHAIN}")
+    build(tmp / "build")
+    return tmp
+
+
+def test_cortex_m4_build_is_checked_against_the_profile(cortex_m4_product: Path) -> None:
+    report = (cortex_m4_product / "build" / "gateway.budget.md").read_text()
+    assert "(ok)" in report and "| sram | 24576 B |" in report
+    nm = run(["arm-none-eabi-nm", cortex_m4_product / "build" / "gateway.elf"], cwd=cortex_m4_product).stdout
+    assert "__memplan_gateway_pool_messages_start" in nm
+    assert not re.search(r" (malloc|free|calloc|_Znwj|__cxa_\w+)$", nm, re.M)
+
+
+def test_a_budget_below_the_image_fails_the_build_naming_region_and_symbols(cortex_m4_product: Path) -> None:
+    source = cortex_m4_product / "product"
+    elf = cortex_m4_product / "build" / "gateway.elf"
+    env = dict(os.environ, PYTHONPATH=str(REPO / "generator"))
+    measured = subprocess.run(["/usr/bin/python3", "-m", "memplan", "check-elf", str(elf), "--profile", str(source / "gateway.yaml"), "--format", "json"],
+                              capture_output=True, text=True, env=env, check=True)
+    import json
+    used = next(r["used"] for r in json.loads(measured.stdout)["regions"] if r["name"] == "sram")
+    profile = source / "gateway.yaml"
+    profile.write_text(profile.read_text().replace("sram: 24KiB", f"sram: {used - 1}"))
+    result = build(cortex_m4_product / "build", ok=False)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "region sram" in output and f"uses {used} B, over its budget of {used - 1} B" in output
+    assert "filled by:" in output and "pool_messages_storage" in output
