@@ -32,6 +32,10 @@ MIN_CACHE_LINE = 32  # the session's hot fields take 32 bytes and must share one
 MAX_CACHE_LINE = 256
 # C++ names the generated header already uses inside the profile namespace.
 RESERVED = {"memory", "Memory", "config", "SessionSlot", "pools", "workspace", "sessions", "key_slots"}
+# Profile names become `namespace memplan::<name>`: they must not be a name the
+# runtime already declares in namespace memplan (functions, namespaces), nor
+# `std` or `memplan`, or the header would not compile.
+RUNTIME_NAMES = {"std", "memplan", "detail", "abi", "to_string", "secure_wipe", "usage_bit", "init_layout", "mbedtls_calloc_calls"}
 
 TOP_KEYS = ("schema", "name", "description", "target", "budget", "pools", "sessions", "workspace", "crypto")
 REQUIRED_TOP = ("schema", "name", "target", "budget", "pools", "sessions", "workspace", "crypto")
@@ -177,6 +181,9 @@ def validate(tree: YNode, filename: str) -> Profile:
 
     name_node = c.child(root, "name")
     name = c.identifier(name_node, "name", NAME_RE, "a profile name")
+    if name is not None and name in RUNTIME_NAMES:
+        c.error(_position_of(name_node, root.position), "name", f"{name!r} is a name the memplan runtime already uses")
+        name = None
     if name is not None and name in RESERVED:
         c.error(_position_of(name_node, root.position), "name", f"{name!r} is reserved by the generated header")
         name = None

@@ -193,3 +193,21 @@ def test_control_characters_are_an_error_not_a_traceback(write_profile, cli: Cal
     assert run.err == f"{path}:{expected}\n"
     run = cli_subprocess("check", path)
     assert run.code == 1 and "Traceback" not in run.err
+
+
+def test_profile_names_the_runtime_uses_are_refused(tmp_path):
+    """A profile named like a function or namespace the runtime declares in
+    namespace memplan (to_string, secure_wipe, detail, ...) would make a header
+    that does not compile; the validator refuses it at the name's position."""
+    import subprocess
+    import sys
+    repo = __import__("pathlib").Path(__file__).resolve().parents[2]
+    text = (repo / "profiles" / "medium.yaml").read_text()
+    for name in ("to_string", "secure_wipe", "detail", "std", "usage_bit"):
+        path = tmp_path / f"{name}.yaml"
+        path.write_text(text.replace("name: medium", f"name: {name}"))
+        result = subprocess.run([sys.executable, "-m", "memplan", "check", str(path)], capture_output=True, text=True,
+                                cwd=repo / "generator", env={"PYTHONPATH": str(repo / "generator")})
+        line = text.splitlines().index("name: medium") + 1
+        assert result.returncode == 1
+        assert f"{path}:{line}:7: error: name: '{name}' is a name the memplan runtime already uses" in result.stderr

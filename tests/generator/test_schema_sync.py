@@ -345,7 +345,7 @@ def test_identifiers_match(schema: Dict[str, Any], recorded: Dict[str, list]) ->
         refused = resolve(schema, node["not"])["enum"]
         assert sorted(refused) == _keywords_matching(pattern), path
     reserved = [part["not"]["enum"] for part in schema["properties"]["name"]["allOf"] if "not" in part]
-    assert reserved == [sorted(validator.RESERVED)]
+    assert reserved == [sorted(validator.RESERVED | validator.RUNTIME_NAMES)]
     regions = schema_at(schema, "target.regions")
     assert regions["propertyNames"]["pattern"] == validator.IDENT_RE.pattern
     assert regions["propertyNames"]["maxLength"] == validator.MAX_NAME
