@@ -18,6 +18,7 @@ layout's own objects.
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import re
 import sys
@@ -30,7 +31,7 @@ from elftools.elf.sections import SymbolTableSection
 
 from memplan import BUDGET_SCHEMA, __version__
 from memplan.diagnostics import ProfileError
-from memplan.planner import Plan, PlacedObject, plan_for_abi
+from memplan.planner import Plan, PlacedObject, align_up, plan_for_abi
 from memplan.target_abi import HOST_CORE
 
 EXIT_OK, EXIT_ERRORS, EXIT_USAGE = 0, 1, 2
@@ -122,11 +123,18 @@ def _plan_for_image(profile_plan: Plan, arm: bool) -> Plan:
 
 
 def check_image(elf_path: str, profile_plan: Plan) -> CheckResult:
+    """Raises OSError when the file cannot be read, ELFError when it is not a well-formed ELF image."""
     with open(elf_path, "rb") as handle:
-        elf = ELFFile(handle)
+        data = handle.read()
+    try:
+        elf = ELFFile(io.BytesIO(data))
         arm = elf["e_machine"] == "EM_ARM"
         symbols = _read_symbols(elf)
         sections = [(s.name, s["sh_addr"], s["sh_size"]) for s in elf.iter_sections() if s["sh_flags"] & SHF_ALLOC and s["sh_size"]]
+    except ELFError:
+        raise
+    except Exception as exc:  # pyelftools fails on a corrupt header or table with whatever exception it meets
+        raise ELFError(f"malformed ({type(exc).__name__}: {exc})") from None
     the_plan = _plan_for_image(profile_plan, arm)
     p = the_plan.profile
     findings: List[Finding] = []
@@ -178,8 +186,15 @@ def check_image(elf_path: str, profile_plan: Plan) -> CheckResult:
             others = [(name, size) for name, size in inside if not name.startswith(f".memplan.{p.name}.")]
             result.contributors = sorted(layout_parts + others, key=lambda item: (-item[1], item[0]))
         else:
-            result.used = sum(o.size + o.padding for o in region.objects)
-            result.contributors = sorted(((o.object, o.size + o.padding) for o in region.objects), key=lambda item: (-item[1], item[0]))
+            # No linker fragment: the layout's own objects, placed as the plan places them (an object's
+            # padding is either the alignment gap before it or already inside its size), at their
+            # measured sizes; by object as in budget.json.
+            measured = {id(o.obj): o.symbol.size for o in objects if o.symbol is not None}
+            offset = 0
+            for obj in region.objects:
+                offset = align_up(offset, obj.align) + measured.get(id(obj), obj.size)
+            result.used = offset
+            result.contributors = sorted(layout_parts, key=lambda item: (-item[1], item[0]))
         if result.used > result.budget:
             top = _largest_symbols(symbols, origin, length) if origin is not None and length is not None else []
             filled_by = ", ".join(f"{n} {s} B" for n, s in (top or result.contributors)[:5])
