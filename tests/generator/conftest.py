@@ -177,3 +177,16 @@ def require_compiler(name: str) -> str:
 
 def run_compiler(command: Sequence[str], timeout: float = 120) -> subprocess.CompletedProcess:
     return subprocess.run(list(command), capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture(scope="session")
+def elf_images(tmp_path_factory: pytest.TempPathFactory, mbedtls_dir: Path):
+    """The linked test images of elf_images.py (test_elfcheck, test_diff), built once."""
+    from elf_images import BuildError, build
+
+    for tool in ("g++", "gcc", "ar", "arm-none-eabi-g++", "arm-none-eabi-gcc", "arm-none-eabi-ar"):
+        require_compiler(tool)
+    try:
+        return build(mbedtls_dir, tmp_path_factory.mktemp("elf"))
+    except BuildError as exc:
+        pytest.fail(f"building the check-elf test images failed:\n{exc}")

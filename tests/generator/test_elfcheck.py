@@ -1,0 +1,332 @@
+"""`memplan check-elf`: linked images held to their profile, symbol by symbol.
+
+The images come from elf_images.py (built once per session, see conftest's
+`elf_images`): a host product, the host build of a Cortex-M4 product, the
+Cortex-M4 product itself, and images broken on purpose. Checks that need a
+different profile run a correct image against an edited copy of its profile.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+from pathlib import Path
+from typing import Any, Callable, Dict, List
+
+import pytest
+
+from conftest import Run, run_subprocess
+from elf_images import ARM_PROFILE, HOST_PROFILE, Images, edit
+from memplan import BUDGET_SCHEMA
+from memplan.elfcheck import mangle
+from memplan.planner import Plan, plan
+from memplan.target_abi import HOST_CORE
+from memplan.validator import load_profile
+
+PROFILE_OF = {"host_ok": "hosty", "host_of_arm": "armo", "host_wrong_section": "hosty", "arm_ok": "armo",
+              "arm_misaligned": "armo", "arm_wrong_section": "armo", "arm_malloc": "armo"}
+TEXT_OF = {"hosty": HOST_PROFILE, "armo": ARM_PROFILE}
+HEAP_MESSAGE = "heap or exception runtime linked into a Cortex-M image (memplan promises no heap)"
+
+
+def _plan(images: Images, name: str, host: bool = False) -> Plan:
+    result = plan(load_profile(str(images.profiles[name]))[0])
+    return result.host if host else result
+
+
+def _check(cli: Callable[..., Run], image: Path, profile: Path, *extra: str) -> Run:
+    return cli("check-elf", image, "--profile", profile, *extra)
+
+
+def _json(cli: Callable[..., Run], image: Path, profile: Path) -> Dict[str, Any]:
+    run = _check(cli, image, profile, "--format", "json")
+    document = json.loads(run.out)
+    assert run.code == (0 if document["ok"] else 1)
+    return document
+
+
+def _violations(document: Dict[str, Any]) -> Dict[str, List[str]]:
+    found: Dict[str, List[str]] = {}
+    for violation in document["violations"]:
+        found.setdefault(violation["subject"], []).append(violation["message"])
+    return found
+
+
+def _profile(tmp_path: Path, name: str, *edits: tuple) -> Path:
+    """A copy of the product's profile with (pattern, replacement) edits, each matching once."""
+    text = TEXT_OF[name]
+    for pattern, replacement in edits:
+        text = edit(text, pattern, replacement)
+    path = tmp_path / f"{name}-edited.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+# -- correct images ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("label", ["host_ok", "host_of_arm", "arm_ok"])
+def test_correct_image_passes_in_every_format(elf_images: Images, cli: Callable[..., Run], tmp_path: Path, label: str) -> None:
+    image, profile = elf_images[label], elf_images.profiles[PROFILE_OF[label]]
+    text = _check(cli, image, profile, "--output", tmp_path / "report.txt")
+    assert (text.code, text.err) == (0, "")
+    lines = text.out.splitlines()
+    assert lines[0] == f"{image}: profile {PROFILE_OF[label]}: ok"
+    assert all(re.fullmatch(r"  region \w+: \d+ of \d+ B used, -?\d+ B free \(layout \d+ B\)", line) for line in lines[1:]), lines
+    assert (tmp_path / "report.txt").read_text(encoding="utf-8") == text.out
+
+    md = _check(cli, image, profile, "--format", "md")
+    assert (md.code, md.err) == (0, "")
+    md_lines = md.out.splitlines()
+    assert md_lines[0] == f"### {PROFILE_OF[label]}: `{image.name}` (ok)"
+    assert md_lines[2:4] == ["| region | budget | used | free | layout |", "| --- | ---: | ---: | ---: | ---: |"]
+    assert "violation" not in md.out
+
+    document = _json(cli, image, profile)
+    assert document["schema"] == BUDGET_SCHEMA and document["source"] == "elf"
+    assert document["profile"] == PROFILE_OF[label] and document["image"] == image.name
+    assert document["ok"] is True and document["violations"] == []
+    assert document["target"]["core"] == (HOST_CORE if label.startswith("host") else "cortex-m4")
+    for region in document["regions"]:
+        assert set(region) >= {"name", "budget", "used", "free", "layout", "objects"}
+        assert region["free"] == region["budget"] - region["used"] >= 0
+        assert region["layout"] <= region["used"]
+        sizes = [o["size"] for o in region["objects"]]
+        assert sizes == sorted(sizes, reverse=True) and all(size > 0 for size in sizes)
+    # The text and Markdown reports show the JSON's numbers.
+    for region in document["regions"]:
+        assert (f"  region {region['name']}: {region['used']} of {region['budget']} B used, {region['free']} B free "
+                f"(layout {region['layout']} B)") in lines
+        assert f"| {region['name']} | {region['budget']} B | {region['used']} B | {region['free']} B | {region['layout']} B |" in md_lines
+
+
+@pytest.mark.parametrize("label", ["host_ok", "host_of_arm", "arm_ok"])
+def test_every_planned_object_is_found_with_its_planned_size_and_alignment(elf_images: Images, cli: Callable[..., Run], label: str) -> None:
+    name = PROFILE_OF[label]
+    the_plan = _plan(elf_images, name, host=label.startswith("host"))
+    document = _json(cli, elf_images[label], elf_images.profiles[name])
+    planned = {o.symbol: o for r in the_plan.regions for o in r.objects}
+    found = {o["symbol"]: o for o in document["layout_objects"]}
+    assert set(found) == set(planned)
+    for symbol, obj in planned.items():
+        assert found[symbol]["ok"] is True
+        assert found[symbol]["section"] == obj.section
+        assert found[symbol]["size"] == obj.size, symbol
+        assert found[symbol]["address"] % obj.align == 0, symbol
+    for region in document["regions"]:
+        objects = the_plan.region(region["name"]).objects
+        assert region["layout"] == sum(o.size for o in objects)
+        layout = {o["name"]: o["size"] for o in region["objects"] if not o["name"].startswith(".")}
+        assert layout == {o.object: o.size for o in objects}  # named as in budget.json, at their sizes
+
+
+def test_host_region_total_is_the_planned_total(elf_images: Images, cli: Callable[..., Run]) -> None:
+    """A host image has no linker fragment: its region total is the layout's, exactly as planned
+    (alignment gaps counted once; padding inside a session slot is part of the slot's size)."""
+    for label in ("host_ok", "host_of_arm"):
+        the_plan = _plan(elf_images, PROFILE_OF[label], host=True)
+        document = _json(cli, elf_images[label], elf_images.profiles[PROFILE_OF[label]])
+        assert [(r["name"], r["used"]) for r in document["regions"]] == [(r.name, r.used) for r in the_plan.regions if r.objects]
+    assert _plan(elf_images, "hosty").session_slot_padding > 0  # 48 B records in 64 B slots
+
+
+def test_host_image_at_exactly_its_planned_budget_passes(elf_images: Images, cli: Callable[..., Run], tmp_path: Path) -> None:
+    used = _plan(elf_images, "hosty").region("ram").used
+    run = _check(cli, elf_images["host_ok"], _profile(tmp_path, "hosty", (r"^  ram: 32KiB$", f"  ram: {used}")))
+    assert (run.code, run.err) == (0, ""), run.out
+    assert f"  region ram: {used} of {used} B used, 0 B free" in run.out
+
+
+def test_arm_region_total_counts_the_program_ram_beside_the_layout(elf_images: Images, cli: Callable[..., Run]) -> None:
+    the_plan = _plan(elf_images, "armo")
+    document = _json(cli, elf_images["arm_ok"], elf_images.profiles["armo"])
+    regions = {r["name"]: r for r in document["regions"]}
+    sram, ccm = regions["sram"], regions["ccm"]
+    others = {o["name"]: o["size"] for o in sram["objects"] if o["name"].startswith(".")}
+    assert set(others) == {".data", ".bss"} and all(others.values())  # startup.cpp's variables, newlib's data
+    # sram: the layout's output section (exactly the plan) plus .data and .bss; the stack is in its own region.
+    assert sram["used"] == the_plan.region("sram").used + sum(others.values())
+    assert ccm["used"] == the_plan.region("ccm").used
+    assert not [o for o in ccm["objects"] if o["name"].startswith(".")]
+
+
+# -- broken images and profiles that do not match ----------------------------------------------
+
+
+@pytest.mark.parametrize("label", ["host_ok", "arm_ok"])
+def test_missing_symbol_is_named(elf_images: Images, cli: Callable[..., Run], tmp_path: Path, label: str) -> None:
+    """The image was built from a profile with one pool fewer than the one it is checked against."""
+    name = PROFILE_OF[label]
+    profile = _profile(tmp_path, name, (r"^(  - \{name: big.*\n)", r"\g<1>  - {name: extra, block_size: 128, count: 2, usage: [message]}\n"))
+    run = _check(cli, elf_images[label], profile)
+    assert run.code == 1 and run.err == ""
+    assert f"{elf_images[label]}: error: pool_extra_storage: missing from the image (expected 256 B in .memplan.{name}.pool.extra)" in run.out
+    assert f"{elf_images[label]}: error: pool_extra_state: missing from the image (expected 4 B in .memplan.{name}.pool_state.extra)" in run.out
+    document = _json(cli, elf_images[label], profile)
+    assert set(_violations(document)) == {"pool_extra_storage", "pool_extra_state"}
+    missing = [o for o in document["layout_objects"] if not o["ok"]]
+    assert [(o["symbol"], o["size"], o["address"]) for o in missing] == [("pool_extra_storage", None, None), ("pool_extra_state", None, None)]
+
+
+@pytest.mark.parametrize("label", ["host_ok", "arm_ok"])
+def test_wrong_size_names_the_symbol_and_both_sizes(elf_images: Images, cli: Callable[..., Run], tmp_path: Path, label: str) -> None:
+    """The profile has twice the blocks of pool small that the image was built with."""
+    profile = _profile(tmp_path, PROFILE_OF[label], (r"(name: small, block_size: 64, count: )8,", r"\g<1>16,"))
+    run = _check(cli, elf_images[label], profile, "--format", "json")
+    assert run.code == 1
+    assert _violations(json.loads(run.out)) == {"pool_small_storage": ["size 512 B, planned 1024 B"]}
+    assert run.err == f"{elf_images[label]}: error: pool_small_storage: size 512 B, planned 1024 B\n"
+
+
+def test_misaligned_symbol_is_named(elf_images: Images, cli: Callable[..., Run]) -> None:
+    """Header: pool big aligned to 16 instead of 32; fragment: placed 16 bytes past a 32-byte boundary."""
+    document = _json(cli, elf_images["arm_misaligned"], elf_images.profiles["armo"])
+    address = next(o["address"] for o in document["layout_objects"] if o["symbol"] == "pool_big_storage")
+    assert address % 32 == 16
+    assert _violations(document) == {"pool_big_storage": [f"address 0x{address:x} is not aligned to 32 B"]}
+
+
+def test_wrong_section_in_a_host_image_is_named(elf_images: Images, cli: Callable[..., Run]) -> None:
+    run = _check(cli, elf_images["host_wrong_section"], elf_images.profiles["hosty"])
+    assert run.code == 1
+    assert run.out.splitlines()[-1] == (f"{elf_images['host_wrong_section']}: error: pool_small_storage: "
+                                        "in section .memplan.hosty.pool.big, planned .memplan.hosty.pool.small")
+    assert run.out.count(": error: ") == 1
+
+
+def test_wrong_section_in_a_cortex_m_image_is_named(elf_images: Images, cli: Callable[..., Run]) -> None:
+    document = _json(cli, elf_images["arm_wrong_section"], elf_images.profiles["armo"])
+    violations = _violations(document)
+    assert list(violations) == ["pool_small_storage"]
+    message = violations["pool_small_storage"][0]
+    assert re.fullmatch(r"at 0x[0-9a-f]+ in \.bss, outside \.memplan\.armo\.pool\.small \(0x[0-9a-f]+\.\.0x[0-9a-f]+\): "
+                        r"placed in the wrong section", message), message
+
+
+def test_region_over_budget_names_the_region_and_its_largest_symbols(elf_images: Images, cli: Callable[..., Run], tmp_path: Path) -> None:
+    image = elf_images["arm_ok"]
+    used = next(r["used"] for r in _json(cli, image, elf_images.profiles["armo"])["regions"] if r["name"] == "sram")
+    assert used > _plan(elf_images, "armo").region("sram").used  # so the profile itself still fits at used - 1
+
+    at_budget = _check(cli, image, _profile(tmp_path, "armo", (r"^  sram: 8KiB$", f"  sram: {used}")))
+    assert at_budget.code == 0 and f"  region sram: {used} of {used} B used, 0 B free" in at_budget.out
+
+    run = _check(cli, image, _profile(tmp_path, "armo", (r"^  sram: 8KiB$", f"  sram: {used - 1}")))
+    assert run.code == 1
+    errors = [line for line in run.out.splitlines() if ": error: " in line]
+    assert len(errors) == 1
+    prefix = f"{image}: error: region sram: uses {used} B, over its budget of {used - 1} B by 1 B; filled by: "
+    assert errors[0].startswith(prefix), errors[0]
+    filled_by = errors[0][len(prefix):].split(", ")
+    largest = [mangle(("memplan", "armo"), s) for s in ("pool_big_storage", "workspace_storage", "pool_small_storage")]
+    assert filled_by[:3] == [f"{largest[0]} 2048 B", f"{largest[1]} 1280 B", f"{largest[2]} 512 B"]
+    assert len(filled_by) == 5
+
+
+def test_cortex_m_image_that_links_malloc_is_refused(elf_images: Images, cli: Callable[..., Run]) -> None:
+    violations = _violations(_json(cli, elf_images["arm_malloc"], elf_images.profiles["armo"]))
+    assert violations["malloc"] == [HEAP_MESSAGE] and violations["free"] == [HEAP_MESSAGE]
+    assert all(messages == [HEAP_MESSAGE] for messages in violations.values())  # the layout itself is fine
+    assert not _violations(_json(cli, elf_images["arm_ok"], elf_images.profiles["armo"]))
+
+
+# -- inputs that are not images ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("content", [b"", b"hello, not an ELF\n", b"\x7fELF", b"\x7fELF\x02\x01\x01" + bytes(40)],
+                         ids=["empty", "text", "magic_only", "truncated_header"])
+def test_not_an_elf_file_is_a_clear_error(elf_images: Images, tmp_path: Path, content: bytes) -> None:
+    path = tmp_path / "image.elf"
+    path.write_bytes(content)
+    run = run_subprocess(["check-elf", path, "--profile", elf_images.profiles["hosty"]], cwd=tmp_path)
+    assert run.code == 1 and run.out == ""
+    assert run.err.startswith(f"memplan: error: {path} is not an ELF image: ") and run.err.count("\n") == 1, run.err
+    assert "Traceback" not in run.err
+
+
+def _corrupt_symbol_table(image: Path, field: str, value: int) -> bytes:
+    """The image with one field of its .symtab section header overwritten."""
+    import struct
+
+    from elftools.elf.elffile import ELFFile
+
+    data = bytearray(image.read_bytes())
+    with open(image, "rb") as handle:
+        elf = ELFFile(handle)
+        names = [section.name for section in elf.iter_sections()]
+        wide = elf.elfclass == 64
+        header = elf["e_shoff"] + names.index(".symtab") * elf["e_shentsize"]
+    offset, fmt = {"sh_link": ((40, "I") if wide else (24, "I")), "sh_offset": ((24, "Q") if wide else (16, "I"))}[field]
+    value = names.index(".text") if value < 0 else value
+    struct.pack_into("<" + fmt, data, header + offset, value)
+    return bytes(data)
+
+
+@pytest.mark.parametrize("label", ["host_ok", "arm_ok"])
+@pytest.mark.parametrize("field, value", [("sh_link", -1), ("sh_link", 999), ("sh_offset", 0xFFFFFFF0), ("sh_offset", 1 << 63)],
+                         ids=["strtab_is_text", "strtab_out_of_range", "offset_past_the_end", "offset_huge"])
+def test_corrupt_symbol_table_is_not_an_elf_image(elf_images: Images, cli: Callable[..., Run], tmp_path: Path,
+                                                  label: str, field: str, value: int) -> None:
+    """pyelftools raises AttributeError, TypeError or ValueError on these, not ELFError."""
+    if field == "sh_offset" and value >= 1 << 32 and label == "arm_ok":
+        value = 0x7FFFFFFF  # the widest offset an ELF32 header holds that is still past the end
+    path = tmp_path / "corrupt.elf"
+    path.write_bytes(_corrupt_symbol_table(elf_images[label], field, value))
+    run = _check(cli, path, elf_images.profiles[PROFILE_OF[label]])
+    assert (run.code, run.out) == (1, "")
+    assert run.err.startswith(f"memplan: error: {path} is not an ELF image: ") and run.err.count("\n") == 1, run.err
+
+
+def test_corrupted_images_are_errors_not_tracebacks(elf_images: Images, cli: Callable[..., Run], tmp_path: Path) -> None:
+    """Bytes of a real image overwritten at random (in the ELF header, the section header table or
+    anywhere): exit 0 or 1, never an exception."""
+    import struct
+
+    rng = random.Random(20240611)
+    original = elf_images["arm_ok"].read_bytes()
+    section_headers = struct.unpack_from("<I", original, 0x20)[0]  # e_shoff of an ELF32 image
+    path = tmp_path / "corrupt.elf"
+    outcomes = {0: 0, 1: 0}
+    for _ in range(150):
+        data = bytearray(original)
+        for _ in range(rng.randint(1, 4)):
+            area = rng.random()
+            where = rng.randrange(52) if area < 0.3 else rng.randrange(section_headers, len(data)) if area < 0.8 else rng.randrange(len(data))
+            data[where] = rng.randrange(256)
+        if rng.random() < 0.2:
+            data = data[:rng.randrange(len(data))]
+        path.write_bytes(bytes(data))
+        run = _check(cli, path, elf_images.profiles["armo"])
+        assert run.code in outcomes, run.err
+        outcomes[run.code] += 1
+        if run.code == 1 and not run.out:
+            assert run.err.startswith(f"memplan: error: {path} is not an ELF image: ") and run.err.count("\n") == 1, run.err
+    assert outcomes[1]  # the corruption did reach the parser
+
+
+def test_missing_image_is_a_usage_error(elf_images: Images, cli: Callable[..., Run], tmp_path: Path) -> None:
+    missing = tmp_path / "missing.elf"
+    run = _check(cli, missing, elf_images.profiles["hosty"])
+    assert (run.code, run.out) == (2, "")
+    assert run.err == f"memplan: error: cannot read image {missing}: No such file or directory\n"
+    run = _check(cli, tmp_path, elf_images.profiles["hosty"])
+    assert run.code == 2 and run.err == f"memplan: error: cannot read image {tmp_path}: Is a directory\n"
+
+
+def test_missing_profile_is_a_usage_error(elf_images: Images, cli: Callable[..., Run], tmp_path: Path) -> None:
+    run = _check(cli, elf_images["host_ok"], tmp_path / "missing.yaml")
+    assert (run.code, run.out) == (2, "")
+    assert run.err == f"memplan: error: cannot read profile {tmp_path / 'missing.yaml'}: No such file or directory\n"
+
+
+def test_invalid_profile_is_reported_at_its_position(elf_images: Images, cli: Callable[..., Run], tmp_path: Path) -> None:
+    profile = _profile(tmp_path, "hosty", (r"block_size: 512,", "block_size: 0,"))
+    run = _check(cli, elf_images["host_ok"], profile)
+    assert (run.code, run.out) == (1, "")
+    assert run.err == f"{profile}:13:29: error: pools[1].block_size: must be > 0 (got 0)\n"
+
+
+def test_check_elf_requires_a_profile(elf_images: Images, cli: Callable[..., Run]) -> None:
+    run = cli("check-elf", elf_images["host_ok"])
+    assert run.code == 2 and "the following arguments are required: --profile" in run.err
