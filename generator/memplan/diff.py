@@ -57,24 +57,53 @@ class RegionChange:
         return (self.new_used or 0) - (self.old_used or 0)
 
 
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _check_report(path: str, product: Optional[str], report: Any) -> None:
+    """The fields `compare` reads, with their types: a broken report is an error, not a traceback.
+    `product` names the entry of a baseline file ({"products": {...}}), None for a single report."""
+    what = "" if product is None else f"product {product!r}: "
+    if not isinstance(report, dict) or report.get("schema") != BUDGET_SCHEMA or not isinstance(report.get("regions"), list):
+        raise ReportError(f"{path}: error: {what}not a {BUDGET_SCHEMA} report (budget.json or check-elf --format json)")
+    for index, region in enumerate(report["regions"]):
+        where = f"{path}: error: {what}regions[{index}]"
+        if not isinstance(region, dict) or not isinstance(region.get("name"), str):
+            raise ReportError(f"{where}: a region needs a name")
+        if not _is_int(region.get("used")) or not _is_int(region.get("budget", 0)):
+            raise ReportError(f"{where}: 'used' and 'budget' must be integers")
+        objects = region.get("objects", [])
+        if not isinstance(objects, list) or not all(isinstance(o, dict) and isinstance(o.get("name"), str) and _is_int(o.get("size"))
+                                                    for o in objects):
+            raise ReportError(f"{where}: 'objects' must be a list of {{name, size}}")
+
+
 def _load(path: str) -> Dict[str, Dict[str, Any]]:
     """Product name -> report."""
     try:
-        with open(path, encoding="utf-8") as handle:
-            document = json.load(handle)
+        with open(path, "rb") as handle:
+            data = handle.read()
     except OSError as exc:
         raise ReportError(f"cannot read {path}: {exc.strerror}") from None
+    try:
+        document = json.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise ReportError(f"{path}:{line}:{column}: error: not JSON: not UTF-8 text") from None
     except json.JSONDecodeError as exc:
         raise ReportError(f"{path}:{exc.lineno}:{exc.colno}: error: not JSON: {exc.msg}") from None
-    reports = document.get("products") if isinstance(document, dict) and "products" in document else None
-    if reports is None:
-        reports = {document.get("profile", "?"): document} if isinstance(document, dict) else None
-    if not isinstance(reports, dict):
-        raise ReportError(f"{path}: error: not a memplan budget report")
-    for name, report in reports.items():
-        if not isinstance(report, dict) or report.get("schema") != BUDGET_SCHEMA or not isinstance(report.get("regions"), list):
-            raise ReportError(f"{path}: error: product {name!r} is not a {BUDGET_SCHEMA} report")
-    return reports
+    if isinstance(document, dict) and "products" in document:
+        reports = document["products"]
+        if not isinstance(reports, dict):
+            raise ReportError(f"{path}: error: 'products' must map product names to {BUDGET_SCHEMA} reports")
+        for name, report in reports.items():
+            _check_report(path, name, report)
+        return reports
+    _check_report(path, None, document)
+    profile = document.get("profile")
+    return {profile if isinstance(profile, str) else "?": document}
 
 
 def _objects(region: Dict[str, Any]) -> Dict[str, int]:
