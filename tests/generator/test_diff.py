@@ -1,0 +1,301 @@
+"""`memplan diff OLD.json NEW.json`: region and object changes between two
+budget reports, from `memplan report --format json` (the plan) and from
+`memplan check-elf --format json` (a linked image), single or in the baseline
+form {"products": {name: report}} that scripts/budget-report.sh writes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Callable, Dict, List
+
+import pytest
+
+from conftest import VALID_PROFILE, Run
+from elf_images import Images
+
+GROWN = VALID_PROFILE.replace("{name: small, block_size: 256, count: 16,", "{name: small, block_size: 256, count: 20,")
+RENAMED = VALID_PROFILE.replace("{name: large, block_size: 4096,", "{name: huge, block_size: 4096,")
+NO_CCM = VALID_PROFILE.replace("usage: [key, nonce], region: ccm}", "usage: [key, nonce]}")
+
+
+def _write(tmp_path: Path, name: str, document: Any) -> Path:
+    path = tmp_path / name
+    path.write_text(json.dumps(document, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    return path
+
+
+def _report(cli: Callable[..., Run], tmp_path: Path, name: str, profile_text: str) -> Path:
+    """`memplan report --format json` of the profile, written to tmp_path/<name>.json."""
+    profile = tmp_path / f"{name}.yaml"
+    profile.write_text(profile_text, encoding="utf-8")
+    run = cli("report", profile, "--format", "json")
+    assert run.code == 0, run.err
+    path = tmp_path / f"{name}.json"
+    path.write_text(run.out, encoding="utf-8")
+    return path
+
+
+def _check_elf(cli: Callable[..., Run], tmp_path: Path, image: Path, profile: Path) -> Path:
+    run = cli("check-elf", image, "--profile", profile, "--format", "json", "--output", tmp_path / f"{image.stem}.json")
+    assert run.code == 0, run.out + run.err
+    return tmp_path / f"{image.stem}.json"
+
+
+def _used(path: Path) -> Dict[str, int]:
+    return {r["name"]: r["used"] for r in json.loads(path.read_text())["regions"]}
+
+
+def _diff_json(cli: Callable[..., Run], old: Path, new: Path, *extra: str) -> List[Dict[str, Any]]:
+    run = cli("diff", old, new, "--format", "json", *extra)
+    assert run.code == 0 and run.err == "", run.err
+    return json.loads(run.out)
+
+
+def _objects(change: Dict[str, Any]) -> Dict[str, tuple]:
+    return {o["name"]: (o["change"], o["old"], o["new"], o["delta"]) for o in change["objects"]}
+
+
+# -- reports of two profile variants ------------------------------------------------------------
+
+
+def test_unchanged_report_has_zero_deltas(cli: Callable[..., Run], tmp_path: Path) -> None:
+    report = _report(cli, tmp_path, "demo", VALID_PROFILE)
+    used = _used(report)
+    run = cli("diff", report, report)
+    assert (run.code, run.err) == (0, "")
+    assert run.out.splitlines() == [f"demo {name}: {u} -> {u} B (0 B) of {b} B" for name, u, b in
+                                    [("sram", used["sram"], 49152), ("ccm", used["ccm"], 4096)]]
+    changes = _diff_json(cli, report, report)
+    assert [(c["product"], c["region"], c["delta"], c["objects"]) for c in changes] == [("demo", "sram", 0, []), ("demo", "ccm", 0, [])]
+
+
+def test_grown_pool(cli: Callable[..., Run], tmp_path: Path) -> None:
+    old, new = _report(cli, tmp_path, "old", VALID_PROFILE), _report(cli, tmp_path, "new", GROWN)
+    grown = _used(new)["sram"] - _used(old)["sram"]
+    assert grown == 4 * 256  # four more 256 B blocks; every later object stays on its cache line
+    run = cli("diff", old, new)
+    assert run.code == 0
+    assert run.out.splitlines() == [
+        f"demo sram: {_used(old)['sram']} -> {_used(new)['sram']} B (+1024 B) of 49152 B",
+        "  grown    pool.small: 4096 -> 5120 B (+1024 B)",
+        f"demo ccm: {_used(old)['ccm']} -> {_used(new)['ccm']} B (0 B) of 4096 B",
+    ]
+    sram, ccm = _diff_json(cli, old, new)
+    assert (sram["old"], sram["new"], sram["delta"]) == (_used(old)["sram"], _used(new)["sram"], 1024)
+    assert _objects(sram) == {"pool.small": ("grown", 4096, 5120, 1024)}
+    assert (ccm["delta"], ccm["objects"]) == (0, [])
+    # And back: shrunk.
+    sram, _ = _diff_json(cli, new, old)
+    assert sram["delta"] == -1024 and _objects(sram) == {"pool.small": ("shrunk", 5120, 4096, -1024)}
+
+
+def test_new_and_removed_pool(cli: Callable[..., Run], tmp_path: Path) -> None:
+    old, new = _report(cli, tmp_path, "old", VALID_PROFILE), _report(cli, tmp_path, "new", RENAMED)
+    sram, ccm = _diff_json(cli, old, new)
+    assert sram["delta"] == 0 and ccm["objects"] == []
+    assert _objects(sram) == {
+        "pool.huge": ("new", None, 16384, 16384),
+        "pool_state.huge": ("new", None, 4, 4),
+        "pool.large": ("removed", 16384, None, -16384),
+        "pool_state.large": ("removed", 4, None, -4),
+    }
+    lines = cli("diff", old, new).out.splitlines()
+    assert "  new      pool.huge: - -> 16384 B (+16384 B)" in lines
+    assert "  removed  pool.large: 16384 -> - B (-16384 B)" in lines
+
+
+def test_region_added_and_removed(cli: Callable[..., Run], tmp_path: Path) -> None:
+    """Without the tiny pool in ccm, no object is in ccm and the report has no ccm region."""
+    one, two = _report(cli, tmp_path, "one", NO_CCM), _report(cli, tmp_path, "two", VALID_PROFILE)
+    assert set(_used(one)) == {"sram"} and set(_used(two)) == {"sram", "ccm"}
+    ccm_used = _used(two)["ccm"]
+
+    added = {c["region"]: c for c in _diff_json(cli, one, two)}
+    assert (added["ccm"]["old"], added["ccm"]["new"], added["ccm"]["delta"]) == (None, ccm_used, ccm_used)
+    assert _objects(added["ccm"]) == {"pool.tiny": ("new", None, 2048, 2048), "pool_state.tiny": ("new", None, 4, 4)}
+    assert _objects(added["sram"]) == {"pool.tiny": ("removed", 2048, None, -2048), "pool_state.tiny": ("removed", 4, None, -4)}
+    assert f"demo ccm: - -> {ccm_used} B (+{ccm_used} B) of 4096 B" in cli("diff", one, two).out.splitlines()
+
+    removed = {c["region"]: c for c in _diff_json(cli, two, one)}
+    assert (removed["ccm"]["old"], removed["ccm"]["new"], removed["ccm"]["delta"]) == (ccm_used, None, -ccm_used)
+    assert f"demo ccm: {ccm_used} -> - B (-{ccm_used} B) of 4096 B" in cli("diff", two, one).out.splitlines()
+
+    md = cli("diff", one, two, "--format", "md").out.splitlines()
+    assert f"| ccm | 4096 B | {ccm_used} B | {4096 - ccm_used} B | new |" in md
+    md = cli("diff", two, one, "--format", "md").out.splitlines()
+    assert "| ccm | 4096 B | 0 B | 4096 B | removed |" in md
+
+
+def test_fail_over(cli: Callable[..., Run], tmp_path: Path) -> None:
+    old, new = _report(cli, tmp_path, "old", VALID_PROFILE), _report(cli, tmp_path, "new", GROWN)
+    at_limit = cli("diff", old, new, "--fail-over", "1024")
+    assert (at_limit.code, at_limit.err) == (0, "")
+    over = cli("diff", old, new, "--fail-over", "1023")
+    assert over.code == 1
+    assert over.err == "memplan: error: demo region sram grew by 1024 B, more than --fail-over 1023 B\n"
+    assert over.out == at_limit.out  # the report is printed either way
+    # Shrinking never fails, whatever the limit.
+    assert cli("diff", new, old, "--fail-over", "0").code == 0
+    # A region that appears grew by all of its bytes.
+    one, two = _report(cli, tmp_path, "one", NO_CCM), _report(cli, tmp_path, "two", VALID_PROFILE)
+    ccm_used = _used(two)["ccm"]
+    assert cli("diff", one, two, "--fail-over", str(ccm_used)).code == 0
+    run = cli("diff", one, two, "--fail-over", str(ccm_used - 1))
+    assert run.code == 1 and f"demo region ccm grew by {ccm_used} B" in run.err
+
+
+def test_markdown_format(cli: Callable[..., Run], tmp_path: Path) -> None:
+    old, new = _report(cli, tmp_path, "old", VALID_PROFILE), _report(cli, tmp_path, "new", GROWN)
+    used = _used(new)
+    run = cli("diff", old, new, "--format", "md")
+    assert run.code == 0
+    assert run.out.splitlines() == [
+        "#### demo",
+        "",
+        "| region | budget | used | free | change since baseline |",
+        "| --- | ---: | ---: | ---: | ---: |",
+        f"| sram | 49152 B | {used['sram']} B | {49152 - used['sram']} B | +1024 B |",
+        f"| ccm | 4096 B | {used['ccm']} B | {4096 - used['ccm']} B | 0 B |",
+        "",
+        "| region | object | change | old | new |",
+        "| --- | --- | --- | ---: | ---: |",
+        "| sram | `pool.small` | grown +1024 B | 4096 | 5120 |",
+        "",
+    ]
+
+
+# -- reports measured from images -------------------------------------------------------------
+
+
+def test_planned_and_measured_host_layout_are_equal(elf_images: Images, cli: Callable[..., Run], tmp_path: Path) -> None:
+    planned = _report(cli, tmp_path, "hosty", elf_images.profiles["hosty"].read_text())
+    measured = _check_elf(cli, tmp_path, elf_images["host_ok"], elf_images.profiles["hosty"])
+    changes = _diff_json(cli, planned, measured)
+    assert [(c["product"], c["region"], c["delta"], c["objects"]) for c in changes] == [("hosty", "ram", 0, [])]
+
+
+def test_measured_cortex_m_image_adds_the_program_ram(elf_images: Images, cli: Callable[..., Run], tmp_path: Path) -> None:
+    planned = _report(cli, tmp_path, "armo", elf_images.profiles["armo"].read_text())
+    measured = _check_elf(cli, tmp_path, elf_images["arm_ok"], elf_images.profiles["armo"])
+    changes = {c["region"]: c for c in _diff_json(cli, planned, measured)}
+    sram, ccm = changes["sram"], changes["ccm"]
+    program = {name: change[2] for name, change in _objects(sram).items()}
+    assert set(program) == {".data", ".bss"} and all(kind == "new" for kind, *_ in _objects(sram).values())
+    assert sram["delta"] == sum(program.values()) > 0  # the layout's own objects did not change
+    assert (ccm["delta"], ccm["objects"]) == (0, [])
+
+
+def test_baseline_of_several_products(elf_images: Images, cli: Callable[..., Run], tmp_path: Path) -> None:
+    """The form scripts/budget-report.sh writes: {"products": {name: check-elf report}}, keys sorted."""
+    host = json.loads(_check_elf(cli, tmp_path, elf_images["host_ok"], elf_images.profiles["hosty"]).read_text())
+    arm = json.loads(_check_elf(cli, tmp_path, elf_images["arm_ok"], elf_images.profiles["armo"]).read_text())
+    baseline = _write(tmp_path, "baseline.json", {"products": {"hosty": host, "armo": arm}})
+
+    same = _diff_json(cli, baseline, baseline)
+    assert [(c["product"], c["region"], c["delta"], c["objects"]) for c in same] == [
+        ("armo", "sram", 0, []), ("armo", "ccm", 0, []), ("hosty", "ram", 0, [])]
+    md = cli("diff", baseline, baseline, "--format", "md").out
+    assert md.index("#### armo") < md.index("#### hosty") and md.count("| 0 B |") == 3
+
+    # One product's report alone (as `check-elf --format json` writes it) against the baseline:
+    # the other product's regions are gone.
+    single = _diff_json(cli, baseline, tmp_path / "arm_ok.json")
+    assert [(c["product"], c["region"], c["new"] is None) for c in single] == [
+        ("armo", "sram", False), ("armo", "ccm", False), ("hosty", "ram", True)]
+    assert single[2]["delta"] == -host["regions"][0]["used"]
+
+    # A product whose image grew: only its regions move.
+    grown = json.loads(json.dumps(arm))
+    grown["regions"][0]["used"] += 100
+    grown["regions"][0]["objects"].append({"name": "mbedtls_scratch", "size": 100})
+    current = _write(tmp_path, "current.json", {"products": {"hosty": host, "armo": grown}})
+    changes = _diff_json(cli, baseline, current)
+    assert [(c["product"], c["region"], c["delta"]) for c in changes] == [("armo", "sram", 100), ("armo", "ccm", 0), ("hosty", "ram", 0)]
+    assert _objects(changes[0]) == {"mbedtls_scratch": ("new", None, 100, 100)}
+    run = cli("diff", baseline, current, "--fail-over", "99")
+    assert run.code == 1 and run.err == "memplan: error: armo region sram grew by 100 B, more than --fail-over 99 B\n"
+
+
+# -- inputs that are not budget reports ---------------------------------------------------------
+
+
+def test_malformed_json_is_a_usage_error_at_its_position(cli: Callable[..., Run], tmp_path: Path) -> None:
+    report = _report(cli, tmp_path, "demo", VALID_PROFILE)
+    broken = tmp_path / "broken.json"
+    broken.write_text('{\n  "schema": "memplan-budget/1",\n  "regions": [1,]\n}\n', encoding="utf-8")
+    run = cli("diff", report, broken)
+    assert (run.code, run.out) == (2, "")
+    assert run.err == f"{broken}:3:17: error: not JSON: Expecting value\n"
+    truncated = tmp_path / "truncated.json"
+    truncated.write_text(report.read_text()[:40], encoding="utf-8")
+    run = cli("diff", truncated, report)
+    assert run.code == 2 and run.err.startswith(f"{truncated}:") and ": error: not JSON: " in run.err
+
+
+def test_json_that_is_not_utf8_is_a_usage_error_at_its_position(cli: Callable[..., Run], tmp_path: Path) -> None:
+    report = _report(cli, tmp_path, "demo", VALID_PROFILE)
+    latin1 = tmp_path / "latin1.json"
+    latin1.write_bytes(b'{\n  "profile": "d\xe9mo"\n}\n')
+    run = cli("diff", latin1, report)
+    assert (run.code, run.out) == (2, "")
+    assert run.err == f"{latin1}:2:16: error: not JSON: not UTF-8 text\n"
+
+
+@pytest.mark.parametrize("document", [
+    {"name": "some-package", "version": "1.0.0"},
+    [1, 2, 3],
+    "memplan-budget/1",
+    None,
+    {"schema": "memplan-budget/2", "profile": "demo", "regions": []},
+    {"schema": "memplan-budget/1", "profile": "demo"},
+], ids=["package_json", "list", "string", "null", "other_schema", "no_regions"])
+def test_json_that_is_not_a_budget_report(cli: Callable[..., Run], tmp_path: Path, document: Any) -> None:
+    report = _report(cli, tmp_path, "demo", VALID_PROFILE)
+    other = _write(tmp_path, "other.json", document)
+    for args in ((report, other), (other, report)):
+        run = cli("diff", *args)
+        assert (run.code, run.out) == (2, "")
+        assert run.err == f"{other}: error: not a memplan-budget/1 report (budget.json or check-elf --format json)\n"
+
+
+@pytest.mark.parametrize("region, message", [
+    ({"used": 1}, "regions[0]: a region needs a name"),
+    ("sram", "regions[0]: a region needs a name"),
+    ({"name": "sram", "used": "12 KiB", "budget": 1}, "regions[0]: 'used' and 'budget' must be integers"),
+    ({"name": "sram", "used": True, "budget": 1}, "regions[0]: 'used' and 'budget' must be integers"),
+    ({"name": "sram", "used": 1, "budget": None}, "regions[0]: 'used' and 'budget' must be integers"),
+    ({"name": "sram", "used": 1, "budget": 2, "objects": {"a": 1}}, "regions[0]: 'objects' must be a list of {name, size}"),
+    ({"name": "sram", "used": 1, "budget": 2, "objects": [{"name": "a"}]}, "regions[0]: 'objects' must be a list of {name, size}"),
+], ids=["no_name", "not_a_mapping", "used_string", "used_bool", "budget_null", "objects_mapping", "object_without_size"])
+def test_budget_report_with_broken_fields(cli: Callable[..., Run], tmp_path: Path, region: Any, message: str) -> None:
+    report = _report(cli, tmp_path, "demo", VALID_PROFILE)
+    broken = _write(tmp_path, "broken.json", {"schema": "memplan-budget/1", "profile": "demo", "regions": [region]})
+    run = cli("diff", report, broken)
+    assert (run.code, run.out) == (2, "")
+    assert run.err == f"{broken}: error: {message}\n"
+    baseline = _write(tmp_path, "baseline.json", {"products": {"demo": json.loads(broken.read_text())}})
+    run = cli("diff", baseline, report)
+    assert run.code == 2 and run.err == f"{baseline}: error: product 'demo': {message}\n"
+
+
+def test_baseline_whose_products_are_not_a_mapping(cli: Callable[..., Run], tmp_path: Path) -> None:
+    report = _report(cli, tmp_path, "demo", VALID_PROFILE)
+    baseline = _write(tmp_path, "baseline.json", {"products": [json.loads(report.read_text())]})
+    run = cli("diff", baseline, report)
+    assert run.code == 2 and run.err == f"{baseline}: error: 'products' must map product names to memplan-budget/1 reports\n"
+    baseline = _write(tmp_path, "baseline.json", {"products": {"demo": {"schema": "nope"}}})
+    run = cli("diff", baseline, report)
+    assert run.code == 2
+    assert run.err == f"{baseline}: error: product 'demo': not a memplan-budget/1 report (budget.json or check-elf --format json)\n"
+
+
+def test_missing_report_is_a_usage_error(cli: Callable[..., Run], tmp_path: Path) -> None:
+    report = _report(cli, tmp_path, "demo", VALID_PROFILE)
+    run = cli("diff", report, tmp_path / "missing.json")
+    assert (run.code, run.out) == (2, "")
+    assert run.err == f"memplan: error: cannot read {tmp_path / 'missing.json'}: No such file or directory\n"
+    run = cli("diff", report)
+    assert run.code == 2 and "the following arguments are required: NEW.json" in run.err
+    run = cli("diff", report, report, "--fail-over", "lots")
+    assert run.code == 2 and "argument --fail-over: invalid int value: 'lots'" in run.err
