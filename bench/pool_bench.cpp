@@ -4,7 +4,8 @@
 // reported time per iteration is the ns per pair.
 //
 // Names: pool_pair/<subject>/block:<bytes>/full:<percent>,
-//        pool_fullness/<subject>/block:<bytes> (0/50/99% timed side by side),
+//        pool_fullness/<subject>/block:<bytes> (0/50/99% timed side by side; the
+//        memplan_nolock_control subject times three 99%-full pools instead),
 //        pool_side_by_side/block:<bytes> (pool, references and wipe timed side by side) and
 //        wipe/<kind>/block:<bytes>  (bench/summarize.py parses them).
 #include <benchmark/benchmark.h>
@@ -273,15 +274,18 @@ std::function<bool()> wipe_batch(std::uint8_t* block, std::uint32_t block_size) 
 
 constexpr std::size_t kFullnessLevels = sizeof kFullPercents / sizeof kFullPercents[0];
 
-// Three subjects, one per fullness, side by side.
-template <class Subject>
+// Three subjects, one per fullness, side by side. The control runs three
+// identical pools, all 99% full: whatever spread it shows comes from where
+// the pools landed in memory and from noise, not from fullness.
+template <class Subject, bool kControl = false>
 void bench_fullness_side_by_side(benchmark::State& state, std::uint32_t block_size) {
   std::unique_ptr<Subject> subjects[kFullnessLevels];
   std::vector<std::uint8_t*> held[kFullnessLevels];
   std::array<std::function<bool()>, kFullnessLevels> batches;
   for (std::size_t level = 0; level < kFullnessLevels; ++level) {
     subjects[level] = std::make_unique<Subject>(block_size);
-    if (!prepare(*subjects[level], held[level], kFullPercents[level])) {
+    const std::uint32_t full_percent = kControl ? kFullPercents[kFullnessLevels - 1] : kFullPercents[level];
+    if (!prepare(*subjects[level], held[level], full_percent)) {
       state.SkipWithError("setup failed");
       return;
     }
@@ -290,7 +294,8 @@ void bench_fullness_side_by_side(benchmark::State& state, std::uint32_t block_si
   std::array<double, kFullnessLevels> median_ns{};
   if (!time_side_by_side(state, batches, median_ns)) return;
   for (std::size_t level = 0; level < kFullnessLevels; ++level) {
-    state.counters["full" + std::to_string(kFullPercents[level]) + "_ns"] = median_ns[level];
+    const std::string key = kControl ? "copy" + std::to_string(level) : "full" + std::to_string(kFullPercents[level]);
+    state.counters[key + "_ns"] = median_ns[level];
     for (std::uint8_t* block : held[level]) static_cast<void>(subjects[level]->give_back(block));
   }
   const auto [best, worst] = std::minmax_element(median_ns.begin(), median_ns.end());
@@ -418,12 +423,13 @@ struct FullnessSubject {
   FullnessFunction run;
 };
 
-// The bare list is the control: it cannot depend on fullness, so its spread
-// is the noise floor of the method.
+// Two controls: the bare list cannot depend on fullness, and the pool control
+// times three equally full pools; their spreads are the method's noise floor.
 constexpr FullnessSubject kFullnessSubjects[] = {
     {"memplan_nolock", bench_fullness_side_by_side<MemplanPoolSubject<memplan::NoLock>>},
     {"memplan_mutex", bench_fullness_side_by_side<MemplanPoolSubject<memplan::HostMutexLock>>},
     {"bare_free_list", bench_fullness_side_by_side<BareFreeListSubject<false>>},
+    {"memplan_nolock_control", bench_fullness_side_by_side<MemplanPoolSubject<memplan::NoLock>, true>},
 };
 
 void register_benchmarks() {

@@ -22,7 +22,7 @@ AAD_SIZES = (0, 16)
 NOISE_BAND = 0.05
 
 
-COUNTER_KEYS = ("full0_ns", "full50_ns", "full99_ns", "worst_over_best", "raw_ns", "memplan_ns", "overhead_pct",
+COUNTER_KEYS = ("full0_ns", "full50_ns", "full99_ns", "copy0_ns", "copy1_ns", "copy2_ns", "worst_over_best", "raw_ns", "memplan_ns", "overhead_pct",
                 "bare_ns", "bare_memset_ns", "pool_ns", "secure_wipe_ns", "plain_memset_ns")
 
 
@@ -95,6 +95,10 @@ class Results:
     def fullness(self, subject, block, full):
         """ns per pair at `full`% from the side-by-side run."""
         return self.value(f"pool_fullness/{subject}/block:{block}", f"full{full}_ns")
+
+    def fullness_control(self, block):
+        """The three equally full (99%) pools of the control run, side by side."""
+        return [self.value(f"pool_fullness/memplan_nolock_control/block:{block}", f"copy{i}_ns") for i in range(3)]
 
     def wipe(self, kind, block):
         return self.value(f"wipe/{kind}/block:{block}")
@@ -197,13 +201,18 @@ def pool_tables(results, full):
                       "Pools+Buffer mutex", "malloc/free (no wipe)"], rows))
 
     out.append("\n\n### Fullness, side by side: ns per pair with 0%, 50% and 99% of 256 blocks in use\n")
-    out.append("The three pools are timed in alternating batches in one benchmark (same load for all three);\n"
-               "the bare free list cannot depend on fullness and shows the method's noise floor.\n")
+    out.append("The three pools are timed in alternating batches in one benchmark (same load for all three).\n"
+               "Controls: the bare free list cannot depend on fullness; the last rows time three identical\n"
+               "99%-full pools (columns are the three copies), so their spread is placement and noise.\n")
     rows = []
     for subject in ("memplan_nolock", "memplan_mutex", "bare_free_list"):
         for block in BLOCK_SIZES:
             values = [results.fullness(subject, block, full_percent) for full_percent in FULL_PERCENTS]
             rows.append([subject, f"{block} B"] + [ns(value) for value in values] + [spread(values)])
+    for block in BLOCK_SIZES:
+        values = results.fullness_control(block)
+        rows.append(["control: three 99%-full pools", f"{block} B"] + [ns(value) for value in values] +
+                    [spread(values)])
     out.append(table(["subject", "block"] + [f"{p}% full" for p in FULL_PERCENTS] + ["max / min"], rows, 2))
 
     out.append("\n\n### Fullness, separate cases (each fullness its own benchmark, seconds apart)\n")
@@ -289,7 +298,11 @@ def target_table(results, full):
     for block in BLOCK_SIZES:
         values = [results.fullness("memplan_nolock", block, p) for p in FULL_PERCENTS]
         met = None if None in values else max(values) <= min(values) * (1 + NOISE_BAND)
-        rows.append([f"worst = best over 0/50/99% full, side by side ({block} B)", spread(values), verdict(met)])
+        control = results.fullness_control(block)
+        reading = verdict(met)
+        if met is False and None not in control:
+            reading += f" (control, three equally full pools: {spread(control)})"
+        rows.append([f"worst = best over 0/50/99% full, side by side ({block} B)", spread(values), reading])
     for size, limit in ((1024, 0.03), (64, 0.10)):
         for operation in ("seal", "open"):
             for aad in AAD_SIZES:
