@@ -79,6 +79,8 @@ class _GuardedLoader(yaml.SafeLoader):
             self._depth -= 1
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
 _TAGS = {
     "tag:yaml.org,2002:str": "str",
     "tag:yaml.org,2002:int": "int",
@@ -118,6 +120,10 @@ def _convert(loader: yaml.SafeLoader, node: Node, errors: List[Tuple[Position, s
                     errors.append((key_pos, "mapping keys must be plain strings"))
                 continue
             key = key_node.value
+            if _CONTROL.search(key):
+                # Keys end up in error lines: a line break would split a diagnostic in two.
+                errors.append((key_pos, f"mapping key {key!r} contains control characters"))
+                continue
             if key in result.entries:
                 first = result.entries[key][0]
                 errors.append((key_pos, f"duplicate key '{key}' (first defined at line {first.line})"))

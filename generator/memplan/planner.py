@@ -172,7 +172,7 @@ def plan_for_abi(profile: Profile, core: str) -> Plan:
             Padding(
                 slot_padding * profile.sessions.count,
                 "target.cache_line",
-                f"each {abi.session_record_size} B session record is rounded up to a {line} B cache line",
+                f"each {abi.session_record_size} B session record fills a {slot_size} B slot (a whole number of {line} B cache lines)",
             )
         )
     add(profile.sessions.region, sessions)

@@ -19,7 +19,9 @@ NAME_RE = re.compile(r"^[a-z_][a-z0-9_]*$")  # profile names become namespaces a
 IDENT_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 SIZE_RE = re.compile(r"^\s*([0-9]+)\s*(B|KiB|MiB)?\s*$")
 # The description is printed into a `//` comment of the header: one line, no control characters.
-DESCRIPTION_RE = re.compile(r"^[^\x00-\x08\x0a-\x1f\x7f]*$")
+# Bidirectional controls (U+202A..U+202E, U+2066..U+2069) are refused too: they
+# make a comment read differently from what compiles, and g++ -Wbidi-chars warns.
+DESCRIPTION_RE = re.compile(r"^[^\x00-\x08\x0a-\x1f\x7f\u202a-\u202e\u2066-\u2069]*$")
 UNITS = {None: 1, "B": 1, "KiB": 1024, "MiB": 1024 * 1024}
 MAX_NAME = 32
 MAX_REGION_SIZE = 1 << 32
@@ -35,7 +37,10 @@ RESERVED = {"memory", "Memory", "config", "SessionSlot", "pools", "workspace", "
 # Profile names become `namespace memplan::<name>`: they must not be a name the
 # runtime already declares in namespace memplan (functions, namespaces), nor
 # `std` or `memplan`, or the header would not compile.
-RUNTIME_NAMES = {"std", "memplan", "detail", "abi", "to_string", "secure_wipe", "usage_bit", "init_layout", "mbedtls_calloc_calls"}
+RUNTIME_NAMES = {"std", "memplan", "detail", "abi", "to_string", "secure_wipe", "usage_bit", "init_layout", "mbedtls_calloc_calls",
+                 "linux", "unix"}  # the last two are macros in GNU mode (-std=gnu++17)
+# Reserved for the implementation (C++ [lex.name]) and mbedTLS's own names.
+RESERVED_NAME_RE = re.compile(r"__|^mbedtls_|^psa_")
 
 TOP_KEYS = ("schema", "name", "description", "target", "budget", "pools", "sessions", "workspace", "crypto")
 REQUIRED_TOP = ("schema", "name", "target", "budget", "pools", "sessions", "workspace", "crypto")
@@ -181,6 +186,9 @@ def validate(tree: YNode, filename: str) -> Profile:
 
     name_node = c.child(root, "name")
     name = c.identifier(name_node, "name", NAME_RE, "a profile name")
+    if name is not None and RESERVED_NAME_RE.search(name):
+        c.error(_position_of(name_node, root.position), "name", f"{name!r} is reserved (a double underscore, or mbedTLS's prefix)")
+        name = None
     if name is not None and name in RUNTIME_NAMES:
         c.error(_position_of(name_node, root.position), "name", f"{name!r} is a name the memplan runtime already uses")
         name = None

@@ -84,7 +84,7 @@ def test_hand_computed_layout() -> None:
     sessions = ram.objects[5]
     assert sessions.paddings == [
         Padding(16, LINE, "sessions starts on a 64 B boundary"),
-        Padding(48, LINE, "each 48 B session record is rounded up to a 64 B cache line"),
+        Padding(48, LINE, "each 48 B session record fills a 64 B slot (a whole number of 64 B cache lines)"),
     ]
     assert sessions.section == ".memplan.hand.sessions" and sessions.symbol == "session_slots"
     assert ram.objects[2].linker_name == "pool_state_keys"
@@ -120,7 +120,7 @@ def test_cache_line_32_rounds_sessions_to_64() -> None:
     result = plan_text(VALID_PROFILE)
     sessions = next(o for o in result.region("sram").objects if o.object == "sessions")
     assert sessions.size == 8 * 64 and result.session_slot_size == 64
-    assert sessions.paddings[-1] == Padding(128, LINE, "each 48 B session record is rounded up to a 32 B cache line")
+    assert sessions.paddings[-1] == Padding(128, LINE, "each 48 B session record fills a 64 B slot (a whole number of 32 B cache lines)")
 
 
 def test_cache_line_128_rounds_sessions_to_128() -> None:

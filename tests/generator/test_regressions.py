@@ -40,7 +40,8 @@ from memplan import loader
         ("name: demo", 'name: "demo\\n"', "2:7: error: name: a profile name must match"),
         ("name: small", 'name: "small\\n"', "15:12: error: pools[1].name: a pool name must match"),
         ("usage: [message]}", 'usage: [message], region: "ccm\\n"}', "15:73: error: pools[1].region: a region name"),
-        ("    ccm: {size: 64KiB}", '    "ccm\\n": {size: 64KiB}', "9:5: error: target.regions.ccm\n: a region name"),
+        # A mapping key with a line break is refused by the loader, before it can split a diagnostic line.
+        ("    ccm: {size: 64KiB}", '    "ccm\\n": {size: 64KiB}', "9:5: error: mapping key 'ccm\\n' contains control characters"),
     ],
     ids=["profile", "pool", "region_reference", "region"],
 )
@@ -211,3 +212,30 @@ def test_profile_names_the_runtime_uses_are_refused(tmp_path):
         line = text.splitlines().index("name: medium") + 1
         assert result.returncode == 1
         assert f"{path}:{line}:7: error: name: '{name}' is a name the memplan runtime already uses" in result.stderr
+
+
+def test_keys_with_line_breaks_names_reserved_for_the_implementation_and_bidi_descriptions(tmp_path):
+    """A key with a line break would split its diagnostic line; names with a
+    double underscore or mbedTLS's prefix, and `linux`/`unix` (macros in GNU
+    mode), do not compile as namespaces; bidirectional controls in the
+    description make the header's comment lie (and fail g++ -Wbidi-chars)."""
+    import subprocess
+    import sys
+    repo = __import__("pathlib").Path(__file__).resolve().parents[2]
+    text = (repo / "profiles" / "medium.yaml").read_text()
+    cases = {
+        "key": (text.replace("schema: 1", '"sch\\nema": 1\nschema: 1'), "mapping key 'sch\\nema' contains control characters"),
+        "dunder": (text.replace("name: medium", "name: a__b"), "'a__b' is reserved"),
+        "mbedtls": (text.replace("name: medium", "name: mbedtls_gcm_context"), "'mbedtls_gcm_context' is reserved"),
+        "linux": (text.replace("name: medium", "name: linux"), "'linux' is a name the memplan runtime already uses"),
+        "bidi": (text.replace("description: Cortex-M4 gateway, 8 concurrent sessions", 'description: "Cortex-M4 \\u202egateway"'),
+                 "description: must be one line"),
+    }
+    for label, (profile, expected) in cases.items():
+        path = tmp_path / f"{label}.yaml"
+        path.write_text(profile)
+        result = subprocess.run([sys.executable, "-m", "memplan", "check", str(path)], capture_output=True, text=True,
+                                cwd=repo / "generator", env={"PYTHONPATH": str(repo / "generator")})
+        assert result.returncode == 1, label
+        assert expected in result.stderr, (label, result.stderr)
+        assert all(line.startswith(str(path)) for line in result.stderr.splitlines()), result.stderr

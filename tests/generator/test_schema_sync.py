@@ -344,8 +344,11 @@ def test_identifiers_match(schema: Dict[str, Any], recorded: Dict[str, list]) ->
         assert node["maxLength"] == validator.MAX_NAME, path
         refused = resolve(schema, node["not"])["enum"]
         assert sorted(refused) == _keywords_matching(pattern), path
-    reserved = [part["not"]["enum"] for part in schema["properties"]["name"]["allOf"] if "not" in part]
+    name_rules = schema["properties"]["name"]["allOf"]
+    reserved = [part["not"]["enum"] for part in name_rules if "enum" in part.get("not", {})]
     assert reserved == [sorted(validator.RESERVED | validator.RUNTIME_NAMES)]
+    refused_patterns = [part["not"]["pattern"] for part in name_rules if "pattern" in part.get("not", {})]
+    assert refused_patterns == [validator.RESERVED_NAME_RE.pattern]
     regions = schema_at(schema, "target.regions")
     assert regions["propertyNames"]["pattern"] == validator.IDENT_RE.pattern
     assert regions["propertyNames"]["maxLength"] == validator.MAX_NAME
