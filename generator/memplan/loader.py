@@ -79,7 +79,7 @@ class _GuardedLoader(yaml.SafeLoader):
             self._depth -= 1
 
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_CONTROL = re.compile("[\x00-\x1f\x7f\x85\u2028\u2029]")  # C0 controls, DEL and Unicode line breaks
 
 _TAGS = {
     "tag:yaml.org,2002:str": "str",
