@@ -207,7 +207,6 @@ def check_image(elf_path: str, profile_plan: Plan) -> CheckResult:
 
     if arm:
         for name in sorted(symbols):
-            sym = symbols[name]
             if name in FORBIDDEN_EXACT or (name.startswith(FORBIDDEN_PREFIXES) and not PLACEMENT_FORMS.match(name)):
                 findings.append(Finding(name, "heap or exception runtime linked into a Cortex-M image (memplan promises no heap)"))
     return CheckResult(elf_path, the_plan, arm, regions, objects, findings)
