@@ -174,3 +174,25 @@ TEST_CASE("usage masks", "[pool]") {
   CHECK(!t.pool.allows(memplan::Usage::Key));
   CHECK(std::strcmp(memplan::to_string(memplan::Usage::Nonce), "nonce") == 0);
 }
+
+TEST_CASE("storage that is not 8-byte aligned is refused", "[pool]") {
+  alignas(8) std::uint8_t storage[8 * 17];
+  std::uint32_t state[1];
+  memplan::BasicPool<memplan::NoLock> misaligned{"bad", storage + 4, 8, 16, state, 0};
+  CHECK(misaligned.init().error() == memplan::Error::InvalidArgument);
+}
+
+TEST_CASE("blocks that are not a power of two are found by division", "[pool]") {
+  alignas(8) std::uint8_t storage[24 * 4] = {};
+  std::uint32_t state[1];
+  memplan::BasicPool<memplan::NoLock> pool{"odd", storage, 24, 4, state, 0};
+  REQUIRE(pool.init());
+  std::uint8_t* a = pool.allocate().value();
+  std::uint8_t* b = pool.allocate().value();
+  CHECK(b == a + 24);
+  CHECK(pool.release(b + 8).error() == memplan::Error::InteriorPointer);
+  CHECK(pool.release(b));
+  CHECK(pool.release(b).error() == memplan::Error::DoubleRelease);
+  CHECK(pool.allocate().value() == b);
+  CHECK(pool.health_check());
+}

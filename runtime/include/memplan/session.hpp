@@ -119,13 +119,16 @@ class BasicSessionTable {
     return {};
   }
 
-  // The product's ports; required before a key can be loaded.
+  // The product's ports; required before a key can be loaded. The nonce fixed
+  // field is read from the DeviceIdentity here, once.
   Status attach(const SessionPorts& ports) noexcept {
     typename Lock::Guard guard(lock_);
     if (ports.store == nullptr || ports.clock == nullptr || ports.identity == nullptr) {
       return Failure{Error::InvalidArgument, "ports"};
     }
     ports_ = ports;
+    // Read once: the fixed field is the device's identity, not per message.
+    ports_.identity->nonce_fixed_field(fixed_field_, policy_.nonce_fixed_size);
     return {};
   }
 
@@ -491,7 +494,7 @@ class BasicSessionTable {
   // Outside the lock: only the claimed session's context is touched.
   int encrypt(const Claim& claim, ConstByteSpan aad, ConstByteSpan plaintext, std::uint8_t* out,
               std::uint8_t (&nonce)[kNonceSize]) noexcept {
-    ports_.identity->nonce_fixed_field(nonce, policy_.nonce_fixed_size);
+    std::memcpy(nonce, fixed_field_, policy_.nonce_fixed_size);
     std::uint64_t counter = claim.counter;
     for (std::size_t i = kNonceSize; i > policy_.nonce_fixed_size; --i) {
       nonce[i - 1] = static_cast<std::uint8_t>(counter & 0xFFu);
@@ -546,6 +549,7 @@ class BasicSessionTable {
   BasicPools<Lock>& pools_;
   BasicWorkspace<Lock>& workspace_;
   SessionPorts ports_{};
+  std::uint8_t fixed_field_[kNonceSize] = {};  // from DeviceIdentity at attach()
   std::uint32_t key_slot_used_[(kMaxKeySlots + 31) / 32] = {};
   SessionTableStats stats_{};
   bool initialized_ = false;

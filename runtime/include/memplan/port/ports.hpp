@@ -40,7 +40,7 @@ class Clock {
 };
 
 // The fixed field of every nonce (SP 800-38D 8.2.1): unique per device, so
-// two devices that share a key never share a nonce.
+// two devices that share a key never share a nonce. Read once, by attach().
 class DeviceIdentity {
  public:
   virtual void nonce_fixed_field(std::uint8_t* out, std::size_t size) noexcept = 0;
