@@ -88,8 +88,18 @@ void exercise_session(memplan::SessionTable& sessions, memplan::SessionHandle se
 }  // namespace
 
 int main() {
+  // Real parts power up with leftovers in RAM that no startup code clears
+  // (the layout is NOLOAD); QEMU's RAM starts zeroed and would hide a missing
+  // wipe, so leave a pattern in every storage array first.
+  for (const auto& span : layout::storage_spans) std::memset(span.data, 0xA5, span.size);
   auto& mem = layout::memory();
   check(static_cast<bool>(mem.init()), "layout init");
+  for (const auto& span : layout::storage_spans) {
+    const auto* bytes = static_cast<const std::uint8_t*>(span.data);
+    bool zero = true;
+    for (std::size_t i = 0; i < span.size; ++i) zero = zero && bytes[i] == 0;
+    check(zero, "init wiped the power-up leftovers");
+  }
   check(mem.init().error() == memplan::Error::AlreadyInitialized, "second init refused");
   check(static_cast<bool>(mem.sessions.attach({&nonce_store, &clock_port, &identity})), "attach ports");
 
