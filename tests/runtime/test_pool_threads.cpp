@@ -2,6 +2,7 @@
 // policy). Run under ThreadSanitizer in CI. Each thread stamps its blocks and
 // checks the stamp before release: a block handed out twice would be seen.
 #include <atomic>
+#include <catch2/catch_template_test_macros.hpp>
 #include <catch2/catch_test_macros.hpp>
 #include <cstdint>
 #include <cstring>
@@ -10,8 +11,18 @@
 
 #include "test_support.hpp"
 
-TEST_CASE("pools and the workspace under concurrent use", "[pool][threads]") {
-  memplan_test::Layout<memplan::HostMutexLock> l(memplan_test::kPolicy256);
+namespace {
+// The Cortex-M lock's two-phase release (wipe outside the critical section),
+// driven by threads on the host so that TSan sees it.
+struct SplitMutexLock : memplan::HostMutexLock {
+  static constexpr bool kWipeInsideLock = false;
+  using Guard = memplan::HostMutexLock::Guard;
+};
+}  // namespace
+
+TEMPLATE_TEST_CASE("pools and the workspace under concurrent use", "[pool][threads]", memplan::HostMutexLock,
+                   SplitMutexLock) {
+  memplan_test::Layout<TestType> l(memplan_test::kPolicy256);
   REQUIRE(l.init());
   constexpr int kThreads = 4;
   constexpr int kRounds = 3000;

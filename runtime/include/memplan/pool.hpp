@@ -106,27 +106,26 @@ class BasicPool {
   // security violations and change nothing.
   Status release(void* pointer) noexcept {
     std::uint32_t index = 0;
-    {
+    if constexpr (Lock::kWipeInsideLock) {
+      // A mutex (or no lock): one critical section is cheapest.
       typename Lock::Guard guard(lock_);
-      if (!initialized_) return Failure{Error::NotInitialized, name_};
-      const Error error = classify(pointer, index);
-      if (error != Error{}) {
-        ++violations_;
-        return Failure{error, name_};
+      if (Status s = unmark(pointer, index); !s) return s;
+      secure_wipe(block_at(index), block_size_);
+      push(index);
+      return {};
+    } else {
+      {
+        typename Lock::Guard guard(lock_);
+        if (Status s = unmark(pointer, index); !s) return s;
       }
-      // Clear the bit now: a concurrent second release of this block sees a
-      // free block while we wipe it outside the lock.
-      state_[index / 32] &= ~bit(index);
+      // Interrupts masked: wipe outside the critical section, or a 4 KiB
+      // wipe would add its whole duration to interrupt latency. The block's
+      // bit is already clear, so a concurrent second release of it is seen.
+      secure_wipe(block_at(index), block_size_);
+      typename Lock::Guard guard(lock_);
+      push(index);
+      return {};
     }
-    // Wipe outside the critical section: on Cortex-M a 4 KiB wipe with
-    // interrupts off would add its whole duration to interrupt latency.
-    std::uint8_t* block = block_at(index);
-    secure_wipe(block, block_size_);
-    typename Lock::Guard guard(lock_);
-    write_link(block, free_head_);
-    free_head_ = index;
-    --in_use_;
-    return {};
   }
 
   // True when `pointer` lies inside this pool's storage (any offset).
@@ -204,6 +203,25 @@ class BasicPool {
   std::uint32_t state_word_count() const noexcept { return (block_count_ + 31) / 32; }
   std::uint8_t* block_at(std::uint32_t index) const noexcept {
     return storage_ + static_cast<std::size_t>(index) * block_size_;
+  }
+
+  // Under the lock: validates a release and clears the block's in-use bit.
+  Status unmark(const void* pointer, std::uint32_t& index) noexcept {
+    if (!initialized_) return Failure{Error::NotInitialized, name_};
+    const Error error = classify(pointer, index);
+    if (error != Error{}) {
+      ++violations_;
+      return Failure{error, name_};
+    }
+    state_[index / 32] &= ~bit(index);
+    return {};
+  }
+
+  // Under the lock: puts a wiped block at the head of the free list.
+  void push(std::uint32_t index) noexcept {
+    write_link(block_at(index), free_head_);
+    free_head_ = index;
+    --in_use_;
   }
 
   Error classify(const void* pointer, std::uint32_t& index) const noexcept {
