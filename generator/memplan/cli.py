@@ -12,7 +12,7 @@ from typing import Callable, Dict, List, NoReturn, Optional, Sequence, Tuple
 from memplan import __version__
 from memplan.diagnostics import ProfileError
 from memplan.model import Profile
-from memplan.planner import Plan, plan
+from memplan.planner import Plan, plan, summary
 
 EXIT_OK, EXIT_ERRORS, EXIT_USAGE = 0, 1, 2
 
@@ -84,7 +84,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
         print("\n".join(errors), file=sys.stderr)
         return EXIT_ERRORS
     for result, _ in plans:
-        regions = ", ".join(f"{r.name} {r.used}/{r.budget} B" for r in result.regions if r.objects)
+        regions = ", ".join(f"{name} {used}/{budget} B" for name, (used, budget) in summary(result).items())
         print(f"{result.profile.path}: ok: {regions}")
     return EXIT_OK
 
@@ -104,7 +104,11 @@ def _cmd_report(args: argparse.Namespace) -> int:
 def _cmd_check_elf(args: argparse.Namespace) -> int:
     from memplan.elfcheck import run_check_elf
 
-    return run_check_elf(args)
+    plans, errors = _load_and_plan([args.profile])
+    if errors:
+        print("\n".join(errors), file=sys.stderr)
+        return EXIT_ERRORS
+    return run_check_elf(args, plans[0][0])
 
 
 def _cmd_diff(args: argparse.Namespace) -> int:

@@ -30,7 +30,6 @@ from elftools.elf.elffile import ELFFile
 from elftools.elf.sections import SymbolTableSection
 
 from memplan import BUDGET_SCHEMA, __version__
-from memplan.diagnostics import ProfileError
 from memplan.planner import Plan, PlacedObject, align_up, plan_for_abi
 from memplan.target_abi import HOST_CORE
 
@@ -268,19 +267,8 @@ def to_text(result: CheckResult, markdown: bool) -> str:
     return "\n".join(lines) + "\n"
 
 
-def run_check_elf(args: argparse.Namespace) -> int:
-    from memplan.planner import plan
-    from memplan.validator import load_profile
-
-    try:
-        profile, _ = load_profile(args.profile)
-        profile_plan = plan(profile)
-    except ProfileError as exc:
-        print("\n".join(str(d) for d in exc.diagnostics), file=sys.stderr)
-        return EXIT_ERRORS
-    except OSError as exc:
-        print(f"memplan: error: cannot read profile {args.profile}: {exc.strerror}", file=sys.stderr)
-        return EXIT_USAGE
+def run_check_elf(args: argparse.Namespace, profile_plan: Plan) -> int:
+    """The command's output and exit code; the CLI has loaded and planned the profile."""
     try:
         result = check_image(args.elf, profile_plan)
     except OSError as exc:
