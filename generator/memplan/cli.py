@@ -1,11 +1,15 @@
 """memplan's command line: generate, check, report, check-elf, diff.
 
-Exit codes: 0 ok, 1 profile, budget or image errors, 2 usage errors.
+Exit codes: 0 ok, 1 profile, budget or image errors, 2 usage errors (bad
+arguments, and input files that cannot be read as an image or a report).
+This module alone prints and chooses exit codes; the commands' modules return
+results or raise their own errors.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import Callable, Dict, List, NoReturn, Optional, Sequence, Tuple
 
@@ -18,7 +22,11 @@ EXIT_OK, EXIT_ERRORS, EXIT_USAGE = 0, 1, 2
 
 
 class UsageError(Exception):
-    pass
+    """Printed as `WHERE: error: MESSAGE` (WHERE is memplan, or the file at fault) with exit code 2."""
+
+    def __init__(self, message: str, where: str = "memplan") -> None:
+        super().__init__(message)
+        self.where = where
 
 
 class _Parser(argparse.ArgumentParser):
@@ -101,20 +109,60 @@ def _cmd_report(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _write_report(path: str, text: str) -> None:
+    """The report file, written whole or not at all; a missing folder or a read-only one is a usage error."""
+    from memplan.output import write_atomically
+
+    try:
+        write_atomically(path, text.encode("utf-8"))
+    except OSError as exc:
+        raise UsageError(f"cannot write report {path}: {exc.strerror}") from None
+
+
 def _cmd_check_elf(args: argparse.Namespace) -> int:
-    from memplan.elfcheck import run_check_elf
+    from memplan.elfcheck import MismatchError, check_image
+    from memplan.elfimage import ImageError, read_image
+    from memplan.elfreport import error_lines, render
 
     plans, errors = _load_and_plan([args.profile])
     if errors:
         print("\n".join(errors), file=sys.stderr)
         return EXIT_ERRORS
-    return run_check_elf(args, plans[0][0])
+    try:
+        image = read_image(args.elf)
+        result = check_image(image, plans[0][0])
+    except OSError as exc:
+        raise UsageError(f"cannot read image {args.elf}: {exc.strerror}") from None
+    except ImageError as exc:
+        raise UsageError(f"not an ELF image check-elf can read: {exc}", args.elf) from None
+    except MismatchError as exc:
+        raise UsageError(str(exc)) from None
+    text = render(result, args.format)
+    if args.output:
+        _write_report(args.output, text)
+    sys.stdout.write(text)
+    if result.findings and args.format != "text":
+        print("\n".join(error_lines(result)), file=sys.stderr)
+    return EXIT_ERRORS if result.findings else EXIT_OK
 
 
 def _cmd_diff(args: argparse.Namespace) -> int:
-    from memplan.diff import run_diff
+    from memplan.diff import ReportError, compare, grown_over, load_reports, render
 
-    return run_diff(args)
+    if args.fail_over is not None and args.fail_over < 0:
+        raise UsageError(f"--fail-over takes a number of bytes >= 0 (got {args.fail_over})")
+    try:
+        old, new = load_reports(args.old), load_reports(args.new)
+    except ReportError as exc:
+        raise UsageError(str(exc), exc.where) from None
+    changes = compare(old, new)
+    sys.stdout.write(render(changes, args.format))
+    if args.fail_over is None:
+        return EXIT_OK
+    over = grown_over(changes, args.fail_over)
+    for c in over:
+        print(f"memplan: error: {c.product} region {c.name} grew by {c.delta} B, more than --fail-over {args.fail_over} B", file=sys.stderr)
+    return EXIT_ERRORS if over else EXIT_OK
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -171,7 +219,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         args = _parser().parse_args(argv)
         return int(args.handler(args))
     except UsageError as exc:
-        print(f"memplan: error: {exc}", file=sys.stderr)
+        print(f"{exc.where}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except BrokenPipeError:  # the reader of stdout went away (`| head`): no traceback, and no more output
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_USAGE
     except KeyboardInterrupt:  # pragma: no cover
         return 130

@@ -9,18 +9,27 @@ grew by more than BYTES.
 
 from __future__ import annotations
 
-import argparse
 import json
-import sys
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Tuple
 
 from memplan import BUDGET_SCHEMA
 
-EXIT_OK, EXIT_ERRORS, EXIT_USAGE = 0, 1, 2
+
+MAX_REPORT_BYTES = 64 << 20  # a baseline of many products is well under a MiB
+MAX_INT_DIGITS = 20  # sizes are bytes: 2**64 has 20 digits
+MAX_NAME_CHARS = 512  # mangled C++ names are long; nothing in a report is longer
 
 
 class ReportError(Exception):
+    """A report that cannot be read: `where` is the file (with line and column where known)."""
+
+    def __init__(self, where: str, message: str) -> None:
+        super().__init__(message)
+        self.where = where
+
+
+class _ValueRefused(ValueError):
     pass
 
 
@@ -57,53 +66,100 @@ class RegionChange:
         return (self.new_used or 0) - (self.old_used or 0)
 
 
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
+def _is_size(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 1 << 64
+
+
+def _is_name(value: Any) -> bool:
+    return isinstance(value, str) and 0 < len(value) <= MAX_NAME_CHARS and value.isprintable()
 
 
 def _check_report(path: str, product: Optional[str], report: Any) -> None:
-    """The fields `compare` reads, with their types: a broken report is an error, not a traceback.
+    """The fields `compare` reads, with their types and ranges: a broken report is an error, not a
+    traceback, and a region or object listed twice is refused rather than merged.
     `product` names the entry of a baseline file ({"products": {...}}), None for a single report."""
     what = "" if product is None else f"product {product!r}: "
     if not isinstance(report, dict) or report.get("schema") != BUDGET_SCHEMA or not isinstance(report.get("regions"), list):
-        raise ReportError(f"{path}: error: {what}not a {BUDGET_SCHEMA} report (budget.json or check-elf --format json)")
+        raise ReportError(path, f"{what}not a {BUDGET_SCHEMA} report (budget.json or check-elf --format json)")
+    if "profile" in report and not _is_name(report["profile"]):
+        raise ReportError(path, f"{what}'profile' must be a name")
+    seen_regions: Dict[str, int] = {}
     for index, region in enumerate(report["regions"]):
-        where = f"{path}: error: {what}regions[{index}]"
-        if not isinstance(region, dict) or not isinstance(region.get("name"), str):
-            raise ReportError(f"{where}: a region needs a name")
-        if not _is_int(region.get("used")) or not _is_int(region.get("budget", 0)):
-            raise ReportError(f"{where}: 'used' and 'budget' must be integers")
+        where = f"{what}regions[{index}]"
+        if not isinstance(region, dict) or not _is_name(region.get("name")):
+            raise ReportError(path, f"{where}: a region needs a name")
+        if region["name"] in seen_regions:
+            raise ReportError(path, f"{where}: region {region['name']!r} is listed twice (also regions[{seen_regions[region['name']]}])")
+        seen_regions[region["name"]] = index
+        if not _is_size(region.get("used")) or not _is_size(region.get("budget", 0)):
+            raise ReportError(path, f"{where}: 'used' and 'budget' must be integers from 0 to 2**64-1")
         objects = region.get("objects", [])
-        if not isinstance(objects, list) or not all(isinstance(o, dict) and isinstance(o.get("name"), str) and _is_int(o.get("size"))
+        if not isinstance(objects, list) or not all(isinstance(o, dict) and _is_name(o.get("name")) and _is_size(o.get("size"))
                                                     for o in objects):
-            raise ReportError(f"{where}: 'objects' must be a list of {{name, size}}")
+            raise ReportError(path, f"{where}: 'objects' must be a list of {{name, size}}")
+        names = [o["name"] for o in objects]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ReportError(path, f"{where}: object {twice[0]!r} is listed twice")
 
 
-def _load(path: str) -> Dict[str, Dict[str, Any]]:
-    """Product name -> report."""
+def _refuse_duplicate_keys(pairs: List[Tuple[str, Any]]) -> Dict[str, Any]:
+    document: Dict[str, Any] = {}
+    for key, value in pairs:
+        if key in document:
+            raise _ValueRefused(f"key {key[:80]!r} appears twice in one object")
+        document[key] = value
+    return document
+
+
+def _bounded_int(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_INT_DIGITS:
+        raise _ValueRefused(f"an integer of {len(text.lstrip('-'))} digits (a size has at most {MAX_INT_DIGITS})")
+    return int(text)
+
+
+def _refuse_constant(text: str) -> None:
+    raise _ValueRefused(f"{text} is not JSON")
+
+
+def _parse(path: str, data: bytes) -> Any:
     try:
-        with open(path, "rb") as handle:
-            data = handle.read()
-    except OSError as exc:
-        raise ReportError(f"cannot read {path}: {exc.strerror}") from None
-    try:
-        document = json.loads(data.decode("utf-8"))
+        text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
         column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
-        raise ReportError(f"{path}:{line}:{column}: error: not JSON: not UTF-8 text") from None
+        raise ReportError(f"{path}:{line}:{column}", "not JSON: not UTF-8 text") from None
+    try:
+        return json.loads(text, object_pairs_hook=_refuse_duplicate_keys, parse_int=_bounded_int, parse_constant=_refuse_constant)
     except json.JSONDecodeError as exc:
-        raise ReportError(f"{path}:{exc.lineno}:{exc.colno}: error: not JSON: {exc.msg}") from None
+        raise ReportError(f"{path}:{exc.lineno}:{exc.colno}", f"not JSON: {exc.msg}") from None
+    except _ValueRefused as exc:
+        raise ReportError(path, f"not a report: {exc}") from None
+    except RecursionError:
+        raise ReportError(path, "not a report: arrays or objects nested too deeply") from None
+
+
+def load_reports(path: str) -> Dict[str, Dict[str, Any]]:
+    """Product name -> report; raises ReportError for anything that is not a readable budget report."""
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_REPORT_BYTES + 1)
+    except OSError as exc:
+        raise ReportError("memplan", f"cannot read {path}: {exc.strerror}") from None
+    if len(data) > MAX_REPORT_BYTES:
+        raise ReportError(path, f"larger than {MAX_REPORT_BYTES >> 20} MiB, which no budget report is")
+    document = _parse(path, data)
     if isinstance(document, dict) and "products" in document:
         reports = document["products"]
         if not isinstance(reports, dict):
-            raise ReportError(f"{path}: error: 'products' must map product names to {BUDGET_SCHEMA} reports")
+            raise ReportError(path, f"'products' must map product names to {BUDGET_SCHEMA} reports")
         for name, report in reports.items():
+            if not _is_name(name):
+                raise ReportError(path, f"product {name[:80]!r}: a product needs a name")
             _check_report(path, name, report)
         return reports
     _check_report(path, None, document)
-    profile = document.get("profile")
-    return {profile if isinstance(profile, str) else "?": document}
+    return {document.get("profile", "?"): document}
 
 
 def _objects(region: Dict[str, Any]) -> Dict[str, int]:
@@ -133,6 +189,11 @@ def _signed(value: int) -> str:
     return f"+{value}" if value > 0 else str(value)
 
 
+def _md(text: str) -> str:
+    """A name inside a Markdown table cell: a `|` would end the cell."""
+    return text.replace("|", "\\|")
+
+
 def render(changes: List[RegionChange], fmt: str) -> str:
     if fmt == "json":
         return json.dumps(
@@ -147,18 +208,18 @@ def render(changes: List[RegionChange], fmt: str) -> str:
     if fmt == "md":
         for product in dict.fromkeys(c.product for c in changes):
             rows = [c for c in changes if c.product == product]
-            lines += [f"#### {product}", "", "| region | budget | used | free | change since baseline |", "| --- | ---: | ---: | ---: | ---: |"]
+            lines += [f"#### {_md(product)}", "", "| region | budget | used | free | change since baseline |", "| --- | ---: | ---: | ---: | ---: |"]
             for c in rows:
                 used = c.new_used if c.new_used is not None else 0
                 change = "new" if c.old_used is None else ("removed" if c.new_used is None else _signed(c.delta) + " B")
-                lines.append(f"| {c.name} | {c.budget} B | {used} B | {c.budget - used} B | {change} |")
+                lines.append(f"| {_md(c.name)} | {c.budget} B | {used} B | {c.budget - used} B | {change} |")
             details = [(c, o) for c in rows for o in c.objects]
             if details:
                 lines += ["", "| region | object | change | old | new |", "| --- | --- | --- | ---: | ---: |"]
                 for c, o in details:
                     old_size = o.old if o.old is not None else "-"
                     new_size = o.new if o.new is not None else "-"
-                    lines.append(f"| {c.name} | `{o.name}` | {o.kind} {_signed(o.delta)} B | {old_size} | {new_size} |")
+                    lines.append(f"| {_md(c.name)} | `{_md(o.name)}` | {o.kind} {_signed(o.delta)} B | {old_size} | {new_size} |")
             lines.append("")
     else:
         for c in changes:
@@ -170,18 +231,6 @@ def render(changes: List[RegionChange], fmt: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def run_diff(args: argparse.Namespace) -> int:
-    try:
-        old, new = _load(args.old), _load(args.new)
-    except ReportError as exc:
-        print(f"memplan: error: {exc}" if not str(exc).startswith(("/", ".")) and ": error:" not in str(exc) else str(exc), file=sys.stderr)
-        return EXIT_USAGE
-    changes = compare(old, new)
-    sys.stdout.write(render(changes, args.format))
-    if args.fail_over is not None:
-        over: List[Tuple[str, str, int]] = [(c.product, c.name, c.delta) for c in changes if c.delta > args.fail_over]
-        for product, region, delta in over:
-            print(f"memplan: error: {product} region {region} grew by {delta} B, more than --fail-over {args.fail_over} B", file=sys.stderr)
-        if over:
-            return EXIT_ERRORS
-    return EXIT_OK
+def grown_over(changes: List[RegionChange], limit: int) -> List[RegionChange]:
+    """The regions that grew by more than `limit` bytes (a region new in NEW grows by all it uses)."""
+    return [c for c in changes if c.delta > limit]

@@ -1,59 +1,53 @@
-"""`memplan check-elf`: holds a linked image to its profile, symbol by symbol.
+"""`memplan check-elf`: holds a linked image to its profile, object by object.
 
 For every object the plan placed (pool arrays, pool state words, workspace,
 session slots, key slots) the image must have the symbol, with the planned
-size, inside the planned section, in the planned region, at the planned
-alignment. Each region's total (the layout plus everything else the image
-puts there: .data, .bss, mbedTLS, the stack if it lives there) must be within
-the profile's budget. A Cortex-M image must not contain the heap (malloc,
-free, calloc, realloc, operator new/delete) or the C++ exception runtime
-(__cxa_*).
+size and alignment. Where it lies is checked from the image's own section
+table, not only from symbols a linker script could define anywhere:
 
-Region bounds come from the symbols layout.ld defines
-(__memplan_<p>_region_<r>_origin/_length). A host image has no linker
-fragment: there the section name is checked and region totals cover the
-layout's own objects.
+- A Cortex-M image must be linked with the layout's fragment (layout.ld):
+  each region's output section `.memplan.<p>.<region>` exists, lies inside
+  the region's bounds (the fragment exports ORIGIN and LENGTH of the MEMORY
+  region), holds each of the region's objects, and each object lies between
+  its own start and end symbols. The MEMORY region's length must be the
+  profile's `target.regions.<r>.size`: a profile that describes another
+  part than the one linked is refused in both directions.
+- Each region's total (the layout plus everything else the image puts there:
+  .data, .bss, mbedTLS, the stack if it lives there) must be within the
+  profile's budget.
+- A Cortex-M image must not contain the heap (malloc, free, calloc, realloc,
+  operator new/delete) or the C++ exception runtime (__cxa_*).
+
+A host image has no linker fragment: there the section name is checked and
+region totals cover the layout's own objects. This module returns results;
+the command line prints them and chooses the exit code.
 """
 
 from __future__ import annotations
 
-import argparse
-import io
-import json
 import re
-import sys
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Tuple
+from typing import List, Optional, Tuple
 
-from elftools.common.exceptions import ELFError
-from elftools.elf.elffile import ELFFile
-from elftools.elf.sections import SymbolTableSection
-
-from memplan import BUDGET_SCHEMA, __version__
-from memplan.planner import Plan, PlacedObject, align_up, plan_for_abi
+from memplan.elfimage import SHF_TLS, SHT_NOBITS, Image, Section, Symbol
+from memplan.planner import Plan, PlacedObject, RegionPlan, align_up, plan_for_abi
 from memplan.target_abi import HOST_CORE
 
-EXIT_OK, EXIT_ERRORS, EXIT_USAGE = 0, 1, 2
 FORBIDDEN_EXACT = {"malloc", "free", "calloc", "realloc", "_malloc_r", "_free_r", "_calloc_r", "_realloc_r"}
 FORBIDDEN_PREFIXES = ("_Znw", "_Zna", "_Zdl", "_Zda", "__cxa_")  # operator new/delete, exception runtime
 # Placement new/delete only construct in memory the caller owns: not heap.
 # An unoptimized build emits them as symbols (operator new(size_t, void*)).
 PLACEMENT_FORMS = re.compile(r"^(_Zn[wa][jmy]Pv|_Zd[la]PvS_)$")
-SHF_ALLOC = 0x2
+
+
+class MismatchError(Exception):
+    """The image and the profile cannot describe the same product (a usage error)."""
 
 
 def mangle(namespace: Tuple[str, ...], name: str) -> str:
     """Itanium C++ mangling of a namespace-scope variable: memplan::medium::x."""
     parts = "".join(f"{len(p)}{p}" for p in (*namespace, name))
     return f"_ZN{parts}E"
-
-
-@dataclass
-class Symbol:
-    name: str
-    address: int
-    size: int
-    section: str
 
 
 @dataclass
@@ -66,7 +60,8 @@ class Finding:
 class RegionResult:
     name: str
     budget: int
-    origin: Optional[int]
+    size: int  # the profile's target.regions.<r>.size
+    origin: Optional[int]  # the image's MEMORY region, from the fragment's symbols
     length: Optional[int]
     used: int = 0
     layout_bytes: int = 0
@@ -86,206 +81,168 @@ class ObjectResult:
 
 @dataclass
 class CheckResult:
-    elf: str
+    image: Image
     plan: Plan
-    arm: bool
     regions: List[RegionResult]
     objects: List[ObjectResult]
     findings: List[Finding]
 
-
-def _read_symbols(elf: ELFFile) -> Dict[str, Symbol]:
-    symbols: Dict[str, Symbol] = {}
-    for section in elf.iter_sections():
-        if not isinstance(section, SymbolTableSection):
-            continue
-        for sym in section.iter_symbols():
-            if not sym.name:
-                continue
-            index = sym["st_shndx"]
-            section_name = ""
-            if isinstance(index, int) and 0 < index < elf.num_sections():
-                section_name = elf.get_section(index).name
-            elif index == "SHN_ABS":
-                section_name = "*ABS*"
-            elif index == "SHN_UNDEF":
-                section_name = "*UND*"
-            symbols.setdefault(sym.name, Symbol(sym.name, sym["st_value"], sym["st_size"], section_name))
-    return symbols
+    @property
+    def arm(self) -> bool:
+        return self.image.arm
 
 
-def _plan_for_image(profile_plan: Plan, arm: bool) -> Plan:
+def _plan_for_image(profile_plan: Plan, image: Image) -> Plan:
     """The plan with the image's ABI: a host build of a Cortex-M product uses host sizes."""
-    if arm or profile_plan.profile.target.core == HOST_CORE:
+    core = profile_plan.profile.target.core
+    if image.arm and core == HOST_CORE:
+        raise MismatchError(f"{image.path} is a Cortex-M (ARM) image and profile {profile_plan.profile.name} targets the host")
+    if image.arm or core == HOST_CORE:
         return profile_plan
     return plan_for_abi(profile_plan.profile, HOST_CORE)
 
 
-def check_image(elf_path: str, profile_plan: Plan) -> CheckResult:
-    """Raises OSError when the file cannot be read, ELFError when it is not a well-formed ELF image."""
-    with open(elf_path, "rb") as handle:
-        data = handle.read()
-    try:
-        elf = ELFFile(io.BytesIO(data))
-        arm = elf["e_machine"] == "EM_ARM"
-        symbols = _read_symbols(elf)
-        sections = [(s.name, s["sh_addr"], s["sh_size"]) for s in elf.iter_sections() if s["sh_flags"] & SHF_ALLOC and s["sh_size"]]
-    except ELFError:
-        raise
-    except Exception as exc:  # pyelftools fails on a corrupt header or table with whatever exception it meets
-        raise ELFError(f"malformed ({type(exc).__name__}: {exc})") from None
-    the_plan = _plan_for_image(profile_plan, arm)
-    p = the_plan.profile
-    findings: List[Finding] = []
-    namespace = ("memplan", p.name)
+def _overlap(start: int, size: int, lo: int, hi: int) -> int:
+    return max(0, min(start + size, hi) - max(start, lo))
 
-    def linker_symbol(name: str) -> Optional[int]:
-        sym = symbols.get(f"__memplan_{p.name}_{name}")
-        return sym.address if sym else None
 
-    objects: List[ObjectResult] = []
-    regions: List[RegionResult] = []
-    for region in the_plan.regions:
-        if not region.objects:
-            continue
-        origin = linker_symbol(f"region_{region.name}_origin")
-        length = linker_symbol(f"region_{region.name}_length")
-        result = RegionResult(region.name, region.budget, origin, length)
-        regions.append(result)
+def _occupies_memory(section: Section) -> bool:
+    """Allocated and not the TLS template of .tbss (which overlaps the sections after it)."""
+    return section.allocated and section.size > 0 and not (section.type == SHT_NOBITS and section.flags & SHF_TLS)
+
+
+class _Checker:
+    def __init__(self, image: Image, the_plan: Plan) -> None:
+        self.image, self.plan = image, the_plan
+        self.name = the_plan.profile.name
+        self.namespace = ("memplan", self.name)
+        self.findings: List[Finding] = []
+        self.objects: List[ObjectResult] = []
+
+    def add(self, subject: str, message: str) -> None:
+        self.findings.append(Finding(subject, message))
+
+    def linker_symbol(self, suffix: str) -> Optional[int]:
+        sym = self.image.symbols.get(f"__memplan_{self.name}_{suffix}")
+        return sym.address if sym is not None and sym.section != "*UND*" else None
+
+    def region(self, region: RegionPlan) -> RegionResult:
+        origin = self.linker_symbol(f"region_{region.name}_origin")
+        length = self.linker_symbol(f"region_{region.name}_length")
+        result = RegionResult(region.name, region.budget, region.size, origin, length)
+        bounds: Optional[Tuple[int, int]] = None
+        output: Optional[Section] = None
+        if self.image.arm:
+            bounds, output = self.fragment(region, origin, length)
         for obj in region.objects:
-            sym = symbols.get(mangle(namespace, obj.symbol))
-            before = len(findings)
-            if sym is None or sym.section == "*UND*":
-                findings.append(Finding(obj.symbol, f"missing from the image (expected {obj.size} B in {obj.section})"))
-                objects.append(ObjectResult(obj, None, False))
-                continue
-            if sym.size != obj.size:
-                findings.append(Finding(obj.symbol, f"size {sym.size} B, planned {obj.size} B"))
-            if sym.address % obj.align:
-                findings.append(Finding(obj.symbol, f"address 0x{sym.address:x} is not aligned to {obj.align} B"))
-            start, end = linker_symbol(f"{obj.linker_name}_start"), linker_symbol(f"{obj.linker_name}_end")
-            if start is not None and end is not None:
-                if not (start <= sym.address and sym.address + sym.size <= end):
-                    findings.append(
-                        Finding(obj.symbol, f"at 0x{sym.address:x} in {sym.section}, outside {obj.section} "
-                                            f"(0x{start:x}..0x{end:x}): placed in the wrong section")
-                    )
-            elif sym.section != obj.section:
-                findings.append(Finding(obj.symbol, f"in section {sym.section}, planned {obj.section}"))
-            if origin is not None and length is not None and not (origin <= sym.address < origin + length):
-                findings.append(Finding(obj.symbol, f"at 0x{sym.address:x}, outside region {region.name} (0x{origin:x}..0x{origin + length:x})"))
-            objects.append(ObjectResult(obj, sym, len(findings) == before))
-            result.layout_bytes += sym.size
-
-        layout_parts = [(o.obj.object, o.symbol.size) for o in objects if o.symbol is not None and o.obj in region.objects]
-        if origin is not None and length is not None:
-            inside = [(name, size) for name, address, size in sections if origin <= address < origin + length]
-            result.used = sum(size for _, size in inside)
-            # The layout by object (as in budget.json, so `memplan diff` pairs them), the rest by section.
-            others = [(name, size) for name, size in inside if not name.startswith(f".memplan.{p.name}.")]
-            result.contributors = sorted(layout_parts + others, key=lambda item: (-item[1], item[0]))
+            self.place(obj, region.name, output, linked_with_fragment=bounds is not None)
+        found = [(o.obj.object, o.symbol.size) for o in self.objects if o.symbol is not None and o.obj in region.objects]
+        result.layout_bytes = sum(size for _, size in found)
+        if bounds is not None:
+            self.total_in_memory(result, bounds, found)
         else:
-            # No linker fragment: the layout's own objects, placed as the plan places them (an object's
-            # padding is either the alignment gap before it or already inside its size), at their
-            # measured sizes; by object as in budget.json.
-            measured = {id(o.obj): o.symbol.size for o in objects if o.symbol is not None}
-            offset = 0
-            for obj in region.objects:
-                offset = align_up(offset, obj.align) + measured.get(id(obj), obj.size)
-            result.used = offset
-            result.contributors = sorted(layout_parts, key=lambda item: (-item[1], item[0]))
+            self.total_of_layout(result, region, found)
         if result.used > result.budget:
-            top = _largest_symbols(symbols, origin, length) if origin is not None and length is not None else []
+            top = self.largest_symbols(bounds) if bounds is not None else []
             filled_by = ", ".join(f"{n} {s} B" for n, s in (top or result.contributors)[:5])
-            findings.append(
-                Finding(
-                    f"region {region.name}",
-                    f"uses {result.used} B, over its budget of {result.budget} B by {result.used - result.budget} B; filled by: {filled_by}",
-                )
-            )
+            self.add(f"region {region.name}", f"uses {result.used} B, over its budget of {result.budget} B by "
+                                              f"{result.used - result.budget} B; filled by: {filled_by}")
+        return result
 
-    if arm:
-        for name in sorted(symbols):
+    def fragment(self, region: RegionPlan, origin: Optional[int],
+                 length: Optional[int]) -> Tuple[Optional[Tuple[int, int]], Optional[Section]]:
+        """A Cortex-M image's MEMORY region and the fragment's output section in it; findings for what is off."""
+        subject = f"region {region.name}"
+        output_name = f".memplan.{self.name}.{region.name}"
+        if origin is None or length is None:
+            self.add(subject, f"the image has no __memplan_{self.name}_region_{region.name}_origin/_length: it was not "
+                              f"linked with {self.name}/layout.ld (INCLUDE it from the product's linker script)")
+            return None, None
+        if length != region.size:
+            self.add(subject, f"the linker script's MEMORY region {region.name} is {length} B, the profile's "
+                              f"target.regions.{region.name}.size is {region.size} B: they describe different parts")
+        output = self.image.section(output_name)
+        if output is None:
+            self.add(subject, f"the image has no output section {output_name} (the fragment {self.name}/layout.ld places one per region)")
+        elif _overlap(output.address, output.size, origin, origin + length) != output.size:
+            self.add(subject, f"output section {output_name} at 0x{output.address:x}..0x{output.address + output.size:x} "
+                              f"lies outside the region (0x{origin:x}..0x{origin + length:x})")
+        return (origin, origin + length), output
+
+    def place(self, obj: PlacedObject, region: str, output: Optional[Section], linked_with_fragment: bool) -> None:
+        sym = self.image.symbols.get(mangle(self.namespace, obj.symbol))
+        before = len(self.findings)
+        if sym is None or sym.section in ("*UND*", "*COM*"):
+            self.add(obj.symbol, f"missing from the image (expected {obj.size} B in {obj.section})")
+            self.objects.append(ObjectResult(obj, None, False))
+            return
+        if sym.size != obj.size:
+            self.add(obj.symbol, f"size {sym.size} B, planned {obj.size} B")
+        if sym.address % obj.align:
+            self.add(obj.symbol, f"address 0x{sym.address:x} is not aligned to {obj.align} B")
+        if self.image.arm and linked_with_fragment:
+            self.arm_placement(obj, sym, output)
+        elif self.image.arm:
+            self.add(obj.symbol, f"in section {sym.section} at 0x{sym.address:x}, not in the fragment's output section "
+                                 f".memplan.{self.name}.{region}")
+        elif sym.section != obj.section:
+            self.add(obj.symbol, f"in section {sym.section}, planned {obj.section}")
+        self.objects.append(ObjectResult(obj, sym, len(self.findings) == before))
+
+    def arm_placement(self, obj: PlacedObject, sym: Symbol, output: Optional[Section]) -> None:
+        start, end = self.linker_symbol(f"{obj.linker_name}_start"), self.linker_symbol(f"{obj.linker_name}_end")
+        if start is not None and end is not None:
+            if not (start <= sym.address and sym.address + sym.size <= end):
+                self.add(obj.symbol, f"at 0x{sym.address:x} in {sym.section}, outside {obj.section} "
+                                     f"(0x{start:x}..0x{end:x}): placed in the wrong section")
+                return
+        else:
+            self.add(obj.symbol, f"in section {sym.section}; the image has no __memplan_{self.name}_{obj.linker_name}_start/_end "
+                                 f"(not linked with {self.name}/layout.ld, or with a fragment of another profile version)")
+            return
+        if output is not None and (sym.section_index != output.index
+                                   or _overlap(sym.address, sym.size, output.address, output.address + output.size) != sym.size):
+            self.add(obj.symbol, f"at 0x{sym.address:x} in {sym.section}, outside the output section {output.name} "
+                                 f"(0x{output.address:x}..0x{output.address + output.size:x})")
+
+    def total_in_memory(self, result: RegionResult, bounds: Tuple[int, int], found: List[Tuple[str, int]]) -> None:
+        """Everything the image puts in the region: the layout by object (as in budget.json, so `memplan
+        diff` pairs them), the rest by section."""
+        lo, hi = bounds
+        inside = [(s.name, _overlap(s.address, s.size, lo, hi)) for s in self.image.sections if _occupies_memory(s)]
+        inside = [(name, size) for name, size in inside if size]
+        result.used = sum(size for _, size in inside)
+        others = [(name, size) for name, size in inside if not name.startswith(f".memplan.{self.name}.")]
+        result.contributors = sorted(found + others, key=lambda item: (-item[1], item[0]))
+
+    def total_of_layout(self, result: RegionResult, region: RegionPlan, found: List[Tuple[str, int]]) -> None:
+        """No linker fragment (a host image, or a Cortex-M image linked without it): the layout's own
+        objects placed as the plan places them (an object's padding is either the alignment gap before
+        it or already inside its size), at their measured sizes; by object as in budget.json."""
+        measured = {id(o.obj): o.symbol.size for o in self.objects if o.symbol is not None}
+        offset = 0
+        for obj in region.objects:
+            offset = align_up(offset, obj.align) + measured.get(id(obj), obj.size)
+        result.used = offset
+        result.contributors = sorted(found, key=lambda item: (-item[1], item[0]))
+
+    def largest_symbols(self, bounds: Tuple[int, int]) -> List[Tuple[str, int]]:
+        lo, hi = bounds
+        inside = [s for s in self.image.symbols.values()
+                  if s.size and s.section_index >= 0 and _overlap(s.address, s.size, lo, hi)]
+        return [(s.name, s.size) for s in sorted(inside, key=lambda s: (-s.size, s.name))]
+
+    def heap(self) -> None:
+        for name in sorted(self.image.symbols):
             if name in FORBIDDEN_EXACT or (name.startswith(FORBIDDEN_PREFIXES) and not PLACEMENT_FORMS.match(name)):
-                findings.append(Finding(name, "heap or exception runtime linked into a Cortex-M image (memplan promises no heap)"))
-    return CheckResult(elf_path, the_plan, arm, regions, objects, findings)
+                self.add(name, "heap or exception runtime linked into a Cortex-M image (memplan promises no heap)")
 
 
-def _largest_symbols(symbols: Dict[str, Symbol], origin: int, length: int) -> List[Tuple[str, int]]:
-    inside = [s for s in symbols.values() if s.size and origin <= s.address < origin + length and s.section not in ("*ABS*", "*UND*")]
-    return [(s.name, s.size) for s in sorted(inside, key=lambda s: (-s.size, s.name))]
-
-
-def to_document(result: CheckResult) -> Dict[str, Any]:
-    """Same schema as budget.json, measured from the image; `memplan diff` reads both."""
-    p = result.plan.profile
-    return {
-        "schema": BUDGET_SCHEMA,
-        "source": "elf",
-        "generator": {"name": "memplan", "version": __version__},
-        "profile": p.name,
-        "image": result.elf.rsplit("/", 1)[-1],
-        "target": {"core": p.target.core if result.arm else HOST_CORE, "cache_line": p.target.cache_line},
-        "ok": not result.findings,
-        "regions": [
-            {
-                "name": r.name,
-                "budget": r.budget,
-                "used": r.used,
-                "layout": r.layout_bytes,
-                "free": r.free,
-                "objects": [{"name": name, "size": size} for name, size in r.contributors],
-            }
-            for r in result.regions
-        ],
-        "layout_objects": [
-            {"symbol": o.obj.symbol, "section": o.obj.section, "size": o.symbol.size if o.symbol else None,
-             "address": o.symbol.address if o.symbol else None, "ok": o.ok}
-            for o in result.objects
-        ],
-        "violations": [{"subject": f.subject, "message": f.message} for f in result.findings],
-    }
-
-
-def to_text(result: CheckResult, markdown: bool) -> str:
-    p = result.plan.profile
-    lines: List[str] = []
-    status = "ok" if not result.findings else f"{len(result.findings)} violation(s)"
-    if markdown:
-        lines += [f"### {p.name}: `{result.elf.rsplit('/', 1)[-1]}` ({status})", "",
-                  "| region | budget | used | free | layout |", "| --- | ---: | ---: | ---: | ---: |"]
-        for r in result.regions:
-            lines.append(f"| {r.name} | {r.budget} B | {r.used} B | {r.free} B | {r.layout_bytes} B |")
-        if result.findings:
-            lines += ["", "| violation | detail |", "| --- | --- |"]
-            lines += [f"| `{f.subject}` | {f.message} |" for f in result.findings]
-    else:
-        lines.append(f"{result.elf}: profile {p.name}: {status}")
-        for r in result.regions:
-            lines.append(f"  region {r.name}: {r.used} of {r.budget} B used, {r.free} B free (layout {r.layout_bytes} B)")
-        lines += [f"{result.elf}: error: {f.subject}: {f.message}" for f in result.findings]
-    return "\n".join(lines) + "\n"
-
-
-def run_check_elf(args: argparse.Namespace, profile_plan: Plan) -> int:
-    """The command's output and exit code; the CLI has loaded and planned the profile."""
-    try:
-        result = check_image(args.elf, profile_plan)
-    except OSError as exc:
-        print(f"memplan: error: cannot read image {args.elf}: {exc.strerror}", file=sys.stderr)
-        return EXIT_USAGE
-    except ELFError as exc:
-        print(f"memplan: error: {args.elf} is not an ELF image: {exc}", file=sys.stderr)
-        return EXIT_ERRORS
-    if args.format == "json":
-        text = json.dumps(to_document(result), indent=2) + "\n"
-    else:
-        text = to_text(result, args.format == "md")
-    sys.stdout.write(text)
-    if args.output:
-        with open(args.output, "w", encoding="utf-8") as handle:
-            handle.write(text)
-    if result.findings and args.format != "text":
-        for f in result.findings:
-            print(f"{args.elf}: error: {f.subject}: {f.message}", file=sys.stderr)
-    return EXIT_ERRORS if result.findings else EXIT_OK
+def check_image(image: Image, profile_plan: Plan) -> CheckResult:
+    """The image held to the profile; raises MismatchError when they cannot be compared at all."""
+    the_plan = _plan_for_image(profile_plan, image)
+    checker = _Checker(image, the_plan)
+    regions = [checker.region(region) for region in the_plan.regions if region.objects]
+    if image.arm:
+        checker.heap()
+    return CheckResult(image, the_plan, regions, checker.objects, checker.findings)

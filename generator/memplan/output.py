@@ -13,15 +13,21 @@ from typing import Dict, List
 
 
 def write_if_changed(path: str, data: bytes) -> bool:
-    """Returns True when the file was (re)written."""
+    """Returns True when the file was (re)written; creates its folder."""
     try:
         with open(path, "rb") as handle:
             if handle.read() == data:
                 return False
     except FileNotFoundError:
         pass
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    write_atomically(path, data)
+    return True
+
+
+def write_atomically(path: str, data: bytes) -> None:
+    """Readers see the old file or the new one, never half of one. The folder must exist."""
     directory = os.path.dirname(path) or "."
-    os.makedirs(directory, exist_ok=True)
     fd, temporary = tempfile.mkstemp(prefix=".memplan-", dir=directory)
     try:
         with os.fdopen(fd, "wb") as handle:
@@ -32,7 +38,6 @@ def write_if_changed(path: str, data: bytes) -> bool:
         if os.path.exists(temporary):
             os.unlink(temporary)
         raise
-    return True
 
 
 def write_outputs(out_dir: str, outputs: Dict[str, Dict[str, bytes]]) -> List[str]:

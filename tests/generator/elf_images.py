@@ -100,6 +100,11 @@ INCLUDE sections.ld
 INCLUDE armo/layout.ld
 """
 
+# The same script without the layout's fragment, and with MEMORY regions other than the profile's.
+ARM_LINKER_SCRIPT_WITHOUT_FRAGMENT = ARM_LINKER_SCRIPT.replace("INCLUDE armo/layout.ld\n", "")
+ARM_LINKER_SCRIPT_SRAM_128K = ARM_LINKER_SCRIPT.replace("LENGTH = 64K", "LENGTH = 128K")
+ARM_LINKER_SCRIPT_SRAM_32K = ARM_LINKER_SCRIPT.replace("LENGTH = 64K", "LENGTH = 32K")
+
 TU = """\
 #include <{name}/layout.hpp>
 
@@ -127,7 +132,8 @@ ARM_CC = ["arm-none-eabi-gcc", *ARM_CPU]
 ARM_CXX_FLAGS = ["-std=c++17", "-Os", "-ffunction-sections", "-fdata-sections", "-fno-exceptions", "-fno-rtti"]
 HOST_CXX_FLAGS = ["-std=c++17", "-O1"]
 CORRECT = ("host_ok", "host_of_arm", "arm_ok")
-BROKEN = ("host_wrong_section", "arm_misaligned", "arm_wrong_section", "arm_malloc")
+BROKEN = ("host_wrong_section", "arm_misaligned", "arm_wrong_section", "arm_malloc", "arm_without_fragment", "arm_wrong_region",
+          "arm_sram_larger", "arm_sram_smaller")
 
 
 @dataclass
@@ -259,7 +265,17 @@ def build(mbedtls: Path, work: Path) -> Images:
             (r'(pool_small_storage\[\d+\]\n\s+__attribute__\(\(section\(")[^"]+', r"\g<1>.bss")]),
             TU.format(name="armo")),
         "arm_malloc": ("armo", out, MALLOC_TU),
+        # The product's script forgot `INCLUDE armo/layout.ld`: the layout's sections land where ld puts orphans.
+        "arm_without_fragment": ("armo", out, TU.format(name="armo")),
+        # The fragment's sram output section sent to ccm.
+        "arm_wrong_region": ("armo", _variant(out, work, "arm_wrong_region", "armo", script_edits=[
+            (r"^  \} > sram$", "  } > ccm")]), TU.format(name="armo")),
+        # MEMORY says 128K or 32K of sram, the profile 64KiB.
+        "arm_sram_larger": ("armo", out, TU.format(name="armo")),
+        "arm_sram_smaller": ("armo", out, TU.format(name="armo")),
     }
+    scripts = {"arm_without_fragment": ARM_LINKER_SCRIPT_WITHOUT_FRAGMENT, "arm_sram_larger": ARM_LINKER_SCRIPT_SRAM_128K,
+               "arm_sram_smaller": ARM_LINKER_SCRIPT_SRAM_32K}
     link_jobs: List[Tuple[str, List[str]]] = []
     images: Dict[str, Path] = {}
     for label, (name, include_dir, source_text) in variants.items():
@@ -271,8 +287,8 @@ def build(mbedtls: Path, work: Path) -> Images:
             command = ["g++", *HOST_CXX_FLAGS, f"-I{include_dir}", *_include_flags(mbedtls), str(source),
                        str(archives["host-runtime"]), str(archives["host-mbedcrypto"]), "-pthread", "-o", str(image)]
         else:
-            script = include_dir / f"{label}.ld"
-            script.write_text(ARM_LINKER_SCRIPT, encoding="utf-8")
+            script = work / f"{label}.ld"
+            script.write_text(scripts.get(label, ARM_LINKER_SCRIPT), encoding="utf-8")
             command = [*ARM_CXX, *ARM_CXX_FLAGS, f"-I{include_dir}", *_include_flags(mbedtls), str(source),
                        *map(str, objects["arm-startup"]), str(archives["arm-runtime"]), str(archives["arm-mbedcrypto"]),
                        "-nostartfiles", "--specs=nosys.specs", "-Wl,--gc-sections", f"-L{include_dir}", f"-L{FIXTURES}",

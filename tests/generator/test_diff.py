@@ -262,9 +262,9 @@ def test_json_that_is_not_a_budget_report(cli: Callable[..., Run], tmp_path: Pat
 @pytest.mark.parametrize("region, message", [
     ({"used": 1}, "regions[0]: a region needs a name"),
     ("sram", "regions[0]: a region needs a name"),
-    ({"name": "sram", "used": "12 KiB", "budget": 1}, "regions[0]: 'used' and 'budget' must be integers"),
-    ({"name": "sram", "used": True, "budget": 1}, "regions[0]: 'used' and 'budget' must be integers"),
-    ({"name": "sram", "used": 1, "budget": None}, "regions[0]: 'used' and 'budget' must be integers"),
+    ({"name": "sram", "used": "12 KiB", "budget": 1}, "regions[0]: 'used' and 'budget' must be integers from 0 to 2**64-1"),
+    ({"name": "sram", "used": True, "budget": 1}, "regions[0]: 'used' and 'budget' must be integers from 0 to 2**64-1"),
+    ({"name": "sram", "used": 1, "budget": None}, "regions[0]: 'used' and 'budget' must be integers from 0 to 2**64-1"),
     ({"name": "sram", "used": 1, "budget": 2, "objects": {"a": 1}}, "regions[0]: 'objects' must be a list of {name, size}"),
     ({"name": "sram", "used": 1, "budget": 2, "objects": [{"name": "a"}]}, "regions[0]: 'objects' must be a list of {name, size}"),
 ], ids=["no_name", "not_a_mapping", "used_string", "used_bool", "budget_null", "objects_mapping", "object_without_size"])

@@ -25,7 +25,8 @@ from memplan.target_abi import HOST_CORE
 from memplan.validator import load_profile
 
 PROFILE_OF = {"host_ok": "hosty", "host_of_arm": "armo", "host_wrong_section": "hosty", "arm_ok": "armo",
-              "arm_misaligned": "armo", "arm_wrong_section": "armo", "arm_malloc": "armo"}
+              "arm_misaligned": "armo", "arm_wrong_section": "armo", "arm_malloc": "armo", "arm_without_fragment": "armo",
+              "arm_wrong_region": "armo", "arm_sram_larger": "armo", "arm_sram_smaller": "armo"}
 TEXT_OF = {"hosty": HOST_PROFILE, "armo": ARM_PROFILE}
 HEAP_MESSAGE = "heap or exception runtime linked into a Cortex-M image (memplan promises no heap)"
 
@@ -224,6 +225,57 @@ def test_region_over_budget_names_the_region_and_its_largest_symbols(elf_images:
     assert len(filled_by) == 5
 
 
+def test_cortex_m_image_linked_without_the_fragment_is_refused(elf_images: Images, cli: Callable[..., Run]) -> None:
+    """The product's script lacks `INCLUDE armo/layout.ld`: ld places the layout's sections as orphans
+    (ccm's objects land in sram, no budget ASSERT runs). Each region and each object is named."""
+    image = elf_images["arm_without_fragment"]
+    document = _json(cli, image, elf_images.profiles["armo"])
+    violations = _violations(document)
+    for region in ("sram", "ccm"):
+        assert violations[f"region {region}"] == [f"the image has no __memplan_armo_region_{region}_origin/_length: it was not linked "
+                                                  "with armo/layout.ld (INCLUDE it from the product's linker script)"]
+    the_plan = _plan(elf_images, "armo")
+    for region in the_plan.regions:
+        for obj in region.objects:
+            (message,) = violations[obj.symbol]
+            assert re.fullmatch(rf"in section {re.escape(obj.section)} at 0x[0-9a-f]+, not in the fragment's output section "
+                                rf"\.memplan\.armo\.{region.name}", message), message
+    assert len(violations) == 2 + sum(len(r.objects) for r in the_plan.regions)
+    assert all(not o["ok"] for o in document["layout_objects"])
+
+
+def test_cortex_m_layout_in_the_wrong_region_is_refused(elf_images: Images, cli: Callable[..., Run]) -> None:
+    """The fragment's sram output section was sent to ccm (`} > ccm`): its objects are still between their
+    start and end symbols, but the image's own section addresses put them outside sram."""
+    document = _json(cli, elf_images["arm_wrong_region"], elf_images.profiles["armo"])
+    violations = _violations(document)
+    assert list(violations) == ["region sram"]
+    assert re.fullmatch(r"output section \.memplan\.armo\.sram at 0x2010[0-9a-f]{4}\.\.0x2010[0-9a-f]{4} lies outside the region "
+                        r"\(0x20000000\.\.0x20010000\)", violations["region sram"][0]), violations
+    regions = {r["name"]: r for r in document["regions"]}
+    planned = _plan(elf_images, "armo")
+    assert regions["ccm"]["used"] >= planned.region("sram").used + planned.region("ccm").used  # counted where it is
+
+
+@pytest.mark.parametrize("label, length", [("arm_sram_larger", 131072), ("arm_sram_smaller", 32768)])
+def test_memory_region_of_another_size_than_the_profile_is_refused(elf_images: Images, cli: Callable[..., Run],
+                                                                   label: str, length: int) -> None:
+    """MEMORY gives sram 128K or 32K, the profile 64KiB: the profile describes another part."""
+    run = _check(cli, elf_images[label], elf_images.profiles["armo"])
+    assert run.code == 1
+    assert run.out.splitlines()[-1] == (f"{elf_images[label]}: error: region sram: the linker script's MEMORY region sram is {length} B, "
+                                        "the profile's target.regions.sram.size is 65536 B: they describe different parts")
+    assert run.out.count(": error: ") == 1
+
+
+def test_profile_for_the_host_against_a_cortex_m_image_is_a_usage_error(elf_images: Images, cli: Callable[..., Run],
+                                                                        tmp_path: Path) -> None:
+    host_profile = _profile(tmp_path, "armo", (r"^  core: cortex-m4$", "  core: host"))
+    run = _check(cli, elf_images["arm_ok"], host_profile)
+    assert (run.code, run.out) == (2, "")
+    assert run.err == f"memplan: error: {elf_images['arm_ok']} is a Cortex-M (ARM) image and profile armo targets the host\n"
+
+
 def test_cortex_m_image_that_links_malloc_is_refused(elf_images: Images, cli: Callable[..., Run]) -> None:
     violations = _violations(_json(cli, elf_images["arm_malloc"], elf_images.profiles["armo"]))
     assert violations["malloc"] == [HEAP_MESSAGE] and violations["free"] == [HEAP_MESSAGE]
@@ -240,8 +292,8 @@ def test_not_an_elf_file_is_a_clear_error(elf_images: Images, tmp_path: Path, co
     path = tmp_path / "image.elf"
     path.write_bytes(content)
     run = run_subprocess(["check-elf", path, "--profile", elf_images.profiles["hosty"]], cwd=tmp_path)
-    assert run.code == 1 and run.out == ""
-    assert run.err.startswith(f"memplan: error: {path} is not an ELF image: ") and run.err.count("\n") == 1, run.err
+    assert run.code == 2 and run.out == ""
+    assert run.err.startswith(f"{path}: error: not an ELF image check-elf can read: ") and run.err.count("\n") == 1, run.err
     assert "Traceback" not in run.err
 
 
@@ -268,26 +320,27 @@ def _corrupt_symbol_table(image: Path, field: str, value: int) -> bytes:
                          ids=["strtab_is_text", "strtab_out_of_range", "offset_past_the_end", "offset_huge"])
 def test_corrupt_symbol_table_is_not_an_elf_image(elf_images: Images, cli: Callable[..., Run], tmp_path: Path,
                                                   label: str, field: str, value: int) -> None:
-    """pyelftools raises AttributeError, TypeError or ValueError on these, not ELFError."""
+    """pyelftools would raise AttributeError, TypeError or ValueError on these: the structure checks refuse them first."""
     if field == "sh_offset" and value >= 1 << 32 and label == "arm_ok":
         value = 0x7FFFFFFF  # the widest offset an ELF32 header holds that is still past the end
     path = tmp_path / "corrupt.elf"
     path.write_bytes(_corrupt_symbol_table(elf_images[label], field, value))
     run = _check(cli, path, elf_images.profiles[PROFILE_OF[label]])
-    assert (run.code, run.out) == (1, "")
-    assert run.err.startswith(f"memplan: error: {path} is not an ELF image: ") and run.err.count("\n") == 1, run.err
+    assert (run.code, run.out) == (2, "")
+    assert run.err.startswith(f"{path}: error: not an ELF image check-elf can read: ") and run.err.count("\n") == 1, run.err
 
 
 def test_corrupted_images_are_errors_not_tracebacks(elf_images: Images, cli: Callable[..., Run], tmp_path: Path) -> None:
     """Bytes of a real image overwritten at random (in the ELF header, the section header table or
-    anywhere): exit 0 or 1, never an exception."""
+    anywhere): exit 0, 1 (a readable image that fails the check) or 2 (not a readable image), never an
+    exception."""
     import struct
 
     rng = random.Random(20240611)
     original = elf_images["arm_ok"].read_bytes()
     section_headers = struct.unpack_from("<I", original, 0x20)[0]  # e_shoff of an ELF32 image
     path = tmp_path / "corrupt.elf"
-    outcomes = {0: 0, 1: 0}
+    outcomes = {0: 0, 1: 0, 2: 0}
     for _ in range(150):
         data = bytearray(original)
         for _ in range(rng.randint(1, 4)):
@@ -300,9 +353,10 @@ def test_corrupted_images_are_errors_not_tracebacks(elf_images: Images, cli: Cal
         run = _check(cli, path, elf_images.profiles["armo"])
         assert run.code in outcomes, run.err
         outcomes[run.code] += 1
-        if run.code == 1 and not run.out:
-            assert run.err.startswith(f"memplan: error: {path} is not an ELF image: ") and run.err.count("\n") == 1, run.err
-    assert outcomes[1]  # the corruption did reach the parser
+        if run.code == 2:
+            assert run.out == ""
+            assert run.err.startswith(f"{path}: error: not an ELF image check-elf can read: ") and run.err.count("\n") == 1, run.err
+    assert outcomes[2] and outcomes[1]  # the corruption did reach the parser, and the checks behind it
 
 
 def test_missing_image_is_a_usage_error(elf_images: Images, cli: Callable[..., Run], tmp_path: Path) -> None:

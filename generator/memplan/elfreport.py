@@ -1,0 +1,69 @@
+"""The reports of `memplan check-elf`: text, Markdown, and JSON in budget.json's schema."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any, Dict, List
+
+from memplan import BUDGET_SCHEMA, __version__
+from memplan.elfcheck import CheckResult
+from memplan.target_abi import HOST_CORE
+
+
+def to_document(result: CheckResult) -> Dict[str, Any]:
+    """Same schema as budget.json, measured from the image; `memplan diff` reads both."""
+    p = result.plan.profile
+    return {
+        "schema": BUDGET_SCHEMA,
+        "source": "elf",
+        "generator": {"name": "memplan", "version": __version__},
+        "profile": p.name,
+        "image": os.path.basename(result.image.path),
+        "target": {"core": p.target.core if result.arm else HOST_CORE, "cache_line": p.target.cache_line},
+        "ok": not result.findings,
+        "regions": [
+            {
+                "name": r.name,
+                "budget": r.budget,
+                "used": r.used,
+                "layout": r.layout_bytes,
+                "free": r.free,
+                "objects": [{"name": name, "size": size} for name, size in r.contributors],
+            }
+            for r in result.regions
+        ],
+        "layout_objects": [
+            {"symbol": o.obj.symbol, "section": o.obj.section, "size": o.symbol.size if o.symbol else None,
+             "address": o.symbol.address if o.symbol else None, "ok": o.ok}
+            for o in result.objects
+        ],
+        "violations": [{"subject": f.subject, "message": f.message} for f in result.findings],
+    }
+
+
+def error_lines(result: CheckResult) -> List[str]:
+    return [f"{result.image.path}: error: {f.subject}: {f.message}" for f in result.findings]
+
+
+def render(result: CheckResult, fmt: str) -> str:
+    if fmt == "json":
+        return json.dumps(to_document(result), indent=2) + "\n"
+    p = result.plan.profile
+    image = os.path.basename(result.image.path)
+    lines: List[str] = []
+    status = "ok" if not result.findings else f"{len(result.findings)} violation(s)"
+    if fmt == "md":
+        lines += [f"### {p.name}: `{image}` ({status})", "",
+                  "| region | budget | used | free | layout |", "| --- | ---: | ---: | ---: | ---: |"]
+        for r in result.regions:
+            lines.append(f"| {r.name} | {r.budget} B | {r.used} B | {r.free} B | {r.layout_bytes} B |")
+        if result.findings:
+            lines += ["", "| violation | detail |", "| --- | --- |"]
+            lines += [f"| `{f.subject}` | {f.message} |" for f in result.findings]
+    else:
+        lines.append(f"{result.image.path}: profile {p.name}: {status}")
+        for r in result.regions:
+            lines.append(f"  region {r.name}: {r.used} of {r.budget} B used, {r.free} B free (layout {r.layout_bytes} B)")
+        lines += error_lines(result)
+    return "\n".join(lines) + "\n"
