@@ -2,6 +2,8 @@
 
 __version__ = "0.1.0"
 
-# The profile schema this generator reads, and the budget JSON schema it writes.
+# The profile schema this generator reads, and the budget JSON schema it writes
+# (`memplan diff` also reads the schemas listed as readable).
 PROFILE_SCHEMA = 1
-BUDGET_SCHEMA = "memplan-budget/1"
+BUDGET_SCHEMA = "memplan-budget/2"
+READABLE_BUDGET_SCHEMAS = ("memplan-budget/1", BUDGET_SCHEMA)

@@ -13,9 +13,10 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Tuple
 
-from memplan import BUDGET_SCHEMA
+from memplan import READABLE_BUDGET_SCHEMAS
 
 
+_SCHEMAS = " or ".join(READABLE_BUDGET_SCHEMAS)
 MAX_REPORT_BYTES = 64 << 20  # a baseline of many products is well under a MiB
 MAX_INT_DIGITS = 20  # sizes are bytes: 2**64 has 20 digits
 MAX_NAME_CHARS = 512  # mangled C++ names are long; nothing in a report is longer
@@ -56,9 +57,12 @@ class ObjectChange:
 class RegionChange:
     product: str
     name: str
-    budget: int
+    budget: int  # caps the layout
+    size: Optional[int]  # caps `used`; None in a memplan-budget/1 report
     old_used: Optional[int]
     new_used: Optional[int]
+    old_layout: Optional[int] = None
+    new_layout: Optional[int] = None
     objects: List[ObjectChange] = field(default_factory=list)
 
     @property
@@ -79,8 +83,8 @@ def _check_report(path: str, product: Optional[str], report: Any) -> None:
     traceback, and a region or object listed twice is refused rather than merged.
     `product` names the entry of a baseline file ({"products": {...}}), None for a single report."""
     what = "" if product is None else f"product {product!r}: "
-    if not isinstance(report, dict) or report.get("schema") != BUDGET_SCHEMA or not isinstance(report.get("regions"), list):
-        raise ReportError(path, f"{what}not a {BUDGET_SCHEMA} report (budget.json or check-elf --format json)")
+    if not isinstance(report, dict) or report.get("schema") not in READABLE_BUDGET_SCHEMAS or not isinstance(report.get("regions"), list):
+        raise ReportError(path, f"{what}not a budget report ({_SCHEMAS}: budget.json or check-elf --format json)")
     if "profile" in report and not _is_name(report["profile"]):
         raise ReportError(path, f"{what}'profile' must be a name")
     seen_regions: Dict[str, int] = {}
@@ -91,8 +95,8 @@ def _check_report(path: str, product: Optional[str], report: Any) -> None:
         if region["name"] in seen_regions:
             raise ReportError(path, f"{where}: region {region['name']!r} is listed twice (also regions[{seen_regions[region['name']]}])")
         seen_regions[region["name"]] = index
-        if not _is_size(region.get("used")) or not _is_size(region.get("budget", 0)):
-            raise ReportError(path, f"{where}: 'used' and 'budget' must be integers from 0 to 2**64-1")
+        if not _is_size(region.get("used")) or not all(_is_size(region.get(key, 0)) for key in ("budget", "size", "layout")):
+            raise ReportError(path, f"{where}: 'used', 'budget', 'size' and 'layout' must be integers from 0 to 2**64-1")
         objects = region.get("objects", [])
         if not isinstance(objects, list) or not all(isinstance(o, dict) and _is_name(o.get("name")) and _is_size(o.get("size"))
                                                     for o in objects):
@@ -152,7 +156,7 @@ def load_reports(path: str) -> Dict[str, Dict[str, Any]]:
     if isinstance(document, dict) and "products" in document:
         reports = document["products"]
         if not isinstance(reports, dict):
-            raise ReportError(path, f"'products' must map product names to {BUDGET_SCHEMA} reports")
+            raise ReportError(path, f"'products' must map product names to budget reports ({_SCHEMAS})")
         for name, report in reports.items():
             if not _is_name(name):
                 raise ReportError(path, f"product {name[:80]!r}: a product needs a name")
@@ -174,8 +178,10 @@ def compare(old: Dict[str, Dict[str, Any]], new: Dict[str, Dict[str, Any]]) -> L
         order = list(new_regions) + [n for n in old_regions if n not in new_regions]
         for name in order:
             o, n = old_regions.get(name), new_regions.get(name)
-            change = RegionChange(product, name, int((n or o or {}).get("budget", 0)),
-                                  int(o["used"]) if o else None, int(n["used"]) if n else None)
+            latest = n or o or {}
+            change = RegionChange(product, name, int(latest.get("budget", 0)), latest.get("size"),
+                                  o["used"] if o else None, n["used"] if n else None,
+                                  (o or {}).get("layout"), (n or {}).get("layout"))
             old_objects, new_objects = _objects(o or {}), _objects(n or {})
             for obj in list(new_objects) + [k for k in old_objects if k not in new_objects]:
                 before, after = old_objects.get(obj), new_objects.get(obj)
@@ -198,7 +204,8 @@ def render(changes: List[RegionChange], fmt: str) -> str:
     if fmt == "json":
         return json.dumps(
             [
-                {"product": c.product, "region": c.name, "budget": c.budget, "old": c.old_used, "new": c.new_used, "delta": c.delta,
+                {"product": c.product, "region": c.name, "size": c.size, "budget": c.budget, "old": c.old_used, "new": c.new_used,
+                 "delta": c.delta, "old_layout": c.old_layout, "new_layout": c.new_layout,
                  "objects": [{"name": o.name, "change": o.kind, "old": o.old, "new": o.new, "delta": o.delta} for o in c.objects]}
                 for c in changes
             ],
@@ -208,11 +215,14 @@ def render(changes: List[RegionChange], fmt: str) -> str:
     if fmt == "md":
         for product in dict.fromkeys(c.product for c in changes):
             rows = [c for c in changes if c.product == product]
-            lines += [f"#### {_md(product)}", "", "| region | budget | used | free | change since baseline |", "| --- | ---: | ---: | ---: | ---: |"]
+            lines += [f"#### {_md(product)}", "", "| region | size | used | free | layout | layout budget | change since baseline |",
+                      "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
             for c in rows:
                 used = c.new_used if c.new_used is not None else 0
                 change = "new" if c.old_used is None else ("removed" if c.new_used is None else _signed(c.delta) + " B")
-                lines.append(f"| {_md(c.name)} | {c.budget} B | {used} B | {c.budget - used} B | {change} |")
+                size, free = ("-", "-") if c.size is None else (f"{c.size} B", f"{c.size - used} B")
+                layout = "-" if c.new_layout is None else f"{c.new_layout} B"
+                lines.append(f"| {_md(c.name)} | {size} | {used} B | {free} | {layout} | {c.budget} B | {change} |")
             details = [(c, o) for c in rows for o in c.objects]
             if details:
                 lines += ["", "| region | object | change | old | new |", "| --- | --- | --- | ---: | ---: |"]
@@ -225,7 +235,12 @@ def render(changes: List[RegionChange], fmt: str) -> str:
         for c in changes:
             old = "-" if c.old_used is None else str(c.old_used)
             new = "-" if c.new_used is None else str(c.new_used)
-            lines.append(f"{c.product} {c.name}: {old} -> {new} B ({_signed(c.delta)} B) of {c.budget} B")
+            of = f"of {c.budget} B" if c.size is None else f"of {c.size} B"
+            layout = ""
+            if c.old_layout is not None or c.new_layout is not None:
+                layout = (f"; layout {'-' if c.old_layout is None else c.old_layout} -> {'-' if c.new_layout is None else c.new_layout} B "
+                          f"of its {c.budget} B budget")
+            lines.append(f"{c.product} {c.name}: {old} -> {new} B ({_signed(c.delta)} B) {of}{layout}")
             for o in c.objects:
                 lines.append(f"  {o.kind:8} {o.name}: {o.old if o.old is not None else '-'} -> {o.new if o.new is not None else '-'} B ({_signed(o.delta)} B)")
     return "\n".join(lines) + "\n"

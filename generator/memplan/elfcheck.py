@@ -12,9 +12,11 @@ table, not only from symbols a linker script could define anywhere:
   its own start and end symbols. The MEMORY region's length must be the
   profile's `target.regions.<r>.size`: a profile that describes another
   part than the one linked is refused in both directions.
-- Each region's total (the layout plus everything else the image puts there:
-  .data, .bss, mbedTLS, the stack if it lives there) must be within the
-  profile's budget.
+- Two caps per region, each under its own word: the layout (what memplan
+  places) within `budget.<r>`, as the generator, the compiler and the
+  fragment's ASSERT hold it; and everything the image puts in the region
+  (the layout, .data, .bss, mbedTLS, the stack if it lives there) within the
+  region's `target.regions.<r>.size`.
 - A Cortex-M image must not contain the heap (malloc, free, calloc, realloc,
   operator new/delete) or the C++ exception runtime (__cxa_*).
 
@@ -59,17 +61,21 @@ class Finding:
 @dataclass
 class RegionResult:
     name: str
-    budget: int
-    size: int  # the profile's target.regions.<r>.size
+    budget: int  # the profile's budget.<r>: caps the layout
+    size: int  # the profile's target.regions.<r>.size: caps everything in the region
     origin: Optional[int]  # the image's MEMORY region, from the fragment's symbols
     length: Optional[int]
-    used: int = 0
-    layout_bytes: int = 0
+    used: int = 0  # everything the image puts in the region (the layout alone without a fragment)
+    layout_bytes: int = 0  # the layout: its output section, or its objects placed as planned
     contributors: List[Tuple[str, int]] = field(default_factory=list)  # (what, bytes), largest first
 
     @property
     def free(self) -> int:
-        return self.budget - self.used
+        return self.size - self.used
+
+    @property
+    def budget_free(self) -> int:
+        return self.budget - self.layout_bytes
 
 
 @dataclass
@@ -137,16 +143,22 @@ class _Checker:
         for obj in region.objects:
             self.place(obj, region.name, output, linked_with_fragment=bounds is not None)
         found = [(o.obj.object, o.symbol.size) for o in self.objects if o.symbol is not None and o.obj in region.objects]
-        result.layout_bytes = sum(size for _, size in found)
+        result.layout_bytes = self.layout_total(region, output)
         if bounds is not None:
             self.total_in_memory(result, bounds, found)
         else:
-            self.total_of_layout(result, region, found)
-        if result.used > result.budget:
-            top = self.largest_symbols(bounds) if bounds is not None else []
-            filled_by = ", ".join(f"{n} {s} B" for n, s in (top or result.contributors)[:5])
-            self.add(f"region {region.name}", f"uses {result.used} B, over its budget of {result.budget} B by "
-                                              f"{result.used - result.budget} B; filled by: {filled_by}")
+            result.used = result.layout_bytes
+            result.contributors = sorted(found, key=lambda item: (-item[1], item[0]))
+        if result.layout_bytes > result.budget:
+            largest = sorted(found, key=lambda item: (-item[1], item[0]))
+            self.add(f"region {region.name}", f"the layout takes {result.layout_bytes} B, over its budget of {result.budget} B "
+                                              f"(budget.{region.name}) by {result.layout_bytes - result.budget} B; "
+                                              f"filled by: {_listed(largest)}")
+        if result.used > result.size:
+            top = self.largest_symbols(bounds) if bounds is not None else result.contributors
+            self.add(f"region {region.name}", f"the image uses {result.used} B, more than the region's {result.size} B "
+                                              f"(target.regions.{region.name}.size) by {result.used - result.size} B; "
+                                              f"filled by: {_listed(top)}")
         return result
 
     def fragment(self, region: RegionPlan, origin: Optional[int],
@@ -215,16 +227,18 @@ class _Checker:
         others = [(name, size) for name, size in inside if not name.startswith(f".memplan.{self.name}.")]
         result.contributors = sorted(found + others, key=lambda item: (-item[1], item[0]))
 
-    def total_of_layout(self, result: RegionResult, region: RegionPlan, found: List[Tuple[str, int]]) -> None:
-        """No linker fragment (a host image, or a Cortex-M image linked without it): the layout's own
-        objects placed as the plan places them (an object's padding is either the alignment gap before
-        it or already inside its size), at their measured sizes; by object as in budget.json."""
+    def layout_total(self, region: RegionPlan, output: Optional[Section]) -> int:
+        """The layout's bytes in the region: its output section where the fragment placed one; otherwise
+        (a host image, or a Cortex-M image linked without it) its objects found in the image, placed as
+        the plan places them (an object's padding is the alignment gap before it or inside its size)."""
+        if output is not None:
+            return output.size
         measured = {id(o.obj): o.symbol.size for o in self.objects if o.symbol is not None}
         offset = 0
         for obj in region.objects:
-            offset = align_up(offset, obj.align) + measured.get(id(obj), obj.size)
-        result.used = offset
-        result.contributors = sorted(found, key=lambda item: (-item[1], item[0]))
+            if id(obj) in measured:
+                offset = align_up(offset, obj.align) + measured[id(obj)]
+        return offset
 
     def largest_symbols(self, bounds: Tuple[int, int]) -> List[Tuple[str, int]]:
         lo, hi = bounds
@@ -236,6 +250,10 @@ class _Checker:
         for name in sorted(self.image.symbols):
             if name in FORBIDDEN_EXACT or (name.startswith(FORBIDDEN_PREFIXES) and not PLACEMENT_FORMS.match(name)):
                 self.add(name, "heap or exception runtime linked into a Cortex-M image (memplan promises no heap)")
+
+
+def _listed(items: List[Tuple[str, int]]) -> str:
+    return ", ".join(f"{name} {size} B" for name, size in items[:5]) or "nothing"
 
 
 def check_image(image: Image, profile_plan: Plan) -> CheckResult:

@@ -25,10 +25,12 @@ def to_document(result: CheckResult) -> Dict[str, Any]:
         "regions": [
             {
                 "name": r.name,
+                "size": r.size,
                 "budget": r.budget,
-                "used": r.used,
                 "layout": r.layout_bytes,
+                "used": r.used,
                 "free": r.free,
+                "budget_free": r.budget_free,
                 "objects": [{"name": name, "size": size} for name, size in r.contributors],
             }
             for r in result.regions
@@ -55,15 +57,16 @@ def render(result: CheckResult, fmt: str) -> str:
     status = "ok" if not result.findings else f"{len(result.findings)} violation(s)"
     if fmt == "md":
         lines += [f"### {p.name}: `{image}` ({status})", "",
-                  "| region | budget | used | free | layout |", "| --- | ---: | ---: | ---: | ---: |"]
+                  "| region | size | used | free | layout | layout budget |", "| --- | ---: | ---: | ---: | ---: | ---: |"]
         for r in result.regions:
-            lines.append(f"| {r.name} | {r.budget} B | {r.used} B | {r.free} B | {r.layout_bytes} B |")
+            lines.append(f"| {r.name} | {r.size} B | {r.used} B | {r.free} B | {r.layout_bytes} B | {r.budget} B |")
         if result.findings:
             lines += ["", "| violation | detail |", "| --- | --- |"]
             lines += [f"| `{f.subject}` | {f.message} |" for f in result.findings]
     else:
         lines.append(f"{result.image.path}: profile {p.name}: {status}")
         for r in result.regions:
-            lines.append(f"  region {r.name}: {r.used} of {r.budget} B used, {r.free} B free (layout {r.layout_bytes} B)")
+            lines.append(f"  region {r.name}: {r.used} of {r.size} B used, {r.free} B free; layout {r.layout_bytes} of its "
+                         f"{r.budget} B budget")
         lines += error_lines(result)
     return "\n".join(lines) + "\n"

@@ -64,7 +64,10 @@ def _shown_regions(plan: Plan) -> List[RegionPlan]:
 
 
 def budget_document(plan: Plan, profile_bytes: bytes) -> Dict[str, Any]:
-    """The versioned budget JSON (schema memplan-budget/1); `memplan diff` reads it."""
+    """The versioned budget JSON; `memplan diff` reads it. Per region, as in check-elf's report:
+    size (the region, caps `used`), budget (caps `layout`), layout (what memplan places), used
+    (everything in the region: for a plan, the layout; the image adds the rest), free (size - used),
+    budget_free (budget - layout)."""
     p = plan.profile
     return {
         "schema": BUDGET_SCHEMA,
@@ -72,15 +75,17 @@ def budget_document(plan: Plan, profile_bytes: bytes) -> Dict[str, Any]:
         "profile": p.name,
         "description": p.description,
         "target": {"core": p.target.core, "cache_line": p.target.cache_line},
-        "totals": {"used": sum(r.used for r in _shown_regions(plan)), "budget": sum(r.budget for r in _shown_regions(plan))},
+        "totals": {"layout": sum(r.used for r in _shown_regions(plan)), "budget": sum(r.budget for r in _shown_regions(plan))},
         "regions": [
             {
                 "name": r.name,
                 "size": r.size,
                 "budget": r.budget,
+                "layout": r.used,
                 "used": r.used,
+                "free": r.size - r.used,
+                "budget_free": r.free,
                 "padding": r.padding,
-                "free": r.free,
                 "objects": [
                     {
                         "name": o.object,

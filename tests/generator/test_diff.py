@@ -64,8 +64,8 @@ def test_unchanged_report_has_zero_deltas(cli: Callable[..., Run], tmp_path: Pat
     used = _used(report)
     run = cli("diff", report, report)
     assert (run.code, run.err) == (0, "")
-    assert run.out.splitlines() == [f"demo {name}: {u} -> {u} B (0 B) of {b} B" for name, u, b in
-                                    [("sram", used["sram"], 49152), ("ccm", used["ccm"], 4096)]]
+    assert run.out.splitlines() == [f"demo {name}: {u} -> {u} B (0 B) of {size} B; layout {u} -> {u} B of its {b} B budget"
+                                    for name, u, size, b in [("sram", used["sram"], 131072, 49152), ("ccm", used["ccm"], 65536, 4096)]]
     changes = _diff_json(cli, report, report)
     assert [(c["product"], c["region"], c["delta"], c["objects"]) for c in changes] == [("demo", "sram", 0, []), ("demo", "ccm", 0, [])]
 
@@ -77,9 +77,11 @@ def test_grown_pool(cli: Callable[..., Run], tmp_path: Path) -> None:
     run = cli("diff", old, new)
     assert run.code == 0
     assert run.out.splitlines() == [
-        f"demo sram: {_used(old)['sram']} -> {_used(new)['sram']} B (+1024 B) of 49152 B",
+        f"demo sram: {_used(old)['sram']} -> {_used(new)['sram']} B (+1024 B) of 131072 B; "
+        f"layout {_used(old)['sram']} -> {_used(new)['sram']} B of its 49152 B budget",
         "  grown    pool.small: 4096 -> 5120 B (+1024 B)",
-        f"demo ccm: {_used(old)['ccm']} -> {_used(new)['ccm']} B (0 B) of 4096 B",
+        f"demo ccm: {_used(old)['ccm']} -> {_used(new)['ccm']} B (0 B) of 65536 B; layout {_used(old)['ccm']} -> {_used(new)['ccm']} B "
+        "of its 4096 B budget",
     ]
     sram, ccm = _diff_json(cli, old, new)
     assert (sram["old"], sram["new"], sram["delta"]) == (_used(old)["sram"], _used(new)["sram"], 1024)
@@ -115,16 +117,18 @@ def test_region_added_and_removed(cli: Callable[..., Run], tmp_path: Path) -> No
     assert (added["ccm"]["old"], added["ccm"]["new"], added["ccm"]["delta"]) == (None, ccm_used, ccm_used)
     assert _objects(added["ccm"]) == {"pool.tiny": ("new", None, 2048, 2048), "pool_state.tiny": ("new", None, 4, 4)}
     assert _objects(added["sram"]) == {"pool.tiny": ("removed", 2048, None, -2048), "pool_state.tiny": ("removed", 4, None, -4)}
-    assert f"demo ccm: - -> {ccm_used} B (+{ccm_used} B) of 4096 B" in cli("diff", one, two).out.splitlines()
+    assert f"demo ccm: - -> {ccm_used} B (+{ccm_used} B) of 65536 B; layout - -> {ccm_used} B of its 4096 B budget" in cli(
+        "diff", one, two).out.splitlines()
 
     removed = {c["region"]: c for c in _diff_json(cli, two, one)}
     assert (removed["ccm"]["old"], removed["ccm"]["new"], removed["ccm"]["delta"]) == (ccm_used, None, -ccm_used)
-    assert f"demo ccm: {ccm_used} -> - B (-{ccm_used} B) of 4096 B" in cli("diff", two, one).out.splitlines()
+    assert f"demo ccm: {ccm_used} -> - B (-{ccm_used} B) of 65536 B; layout {ccm_used} -> - B of its 4096 B budget" in cli(
+        "diff", two, one).out.splitlines()
 
     md = cli("diff", one, two, "--format", "md").out.splitlines()
-    assert f"| ccm | 4096 B | {ccm_used} B | {4096 - ccm_used} B | new |" in md
+    assert f"| ccm | 65536 B | {ccm_used} B | {65536 - ccm_used} B | {ccm_used} B | 4096 B | new |" in md
     md = cli("diff", two, one, "--format", "md").out.splitlines()
-    assert "| ccm | 4096 B | 0 B | 4096 B | removed |" in md
+    assert "| ccm | 65536 B | 0 B | 65536 B | - | 4096 B | removed |" in md
 
 
 def test_fail_over(cli: Callable[..., Run], tmp_path: Path) -> None:
@@ -153,10 +157,10 @@ def test_markdown_format(cli: Callable[..., Run], tmp_path: Path) -> None:
     assert run.out.splitlines() == [
         "#### demo",
         "",
-        "| region | budget | used | free | change since baseline |",
-        "| --- | ---: | ---: | ---: | ---: |",
-        f"| sram | 49152 B | {used['sram']} B | {49152 - used['sram']} B | +1024 B |",
-        f"| ccm | 4096 B | {used['ccm']} B | {4096 - used['ccm']} B | 0 B |",
+        "| region | size | used | free | layout | layout budget | change since baseline |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        f"| sram | 131072 B | {used['sram']} B | {131072 - used['sram']} B | {used['sram']} B | 49152 B | +1024 B |",
+        f"| ccm | 65536 B | {used['ccm']} B | {65536 - used['ccm']} B | {used['ccm']} B | 4096 B | 0 B |",
         "",
         "| region | object | change | old | new |",
         "| --- | --- | --- | ---: | ---: |",
@@ -247,7 +251,7 @@ def test_json_that_is_not_utf8_is_a_usage_error_at_its_position(cli: Callable[..
     [1, 2, 3],
     "memplan-budget/1",
     None,
-    {"schema": "memplan-budget/2", "profile": "demo", "regions": []},
+    {"schema": "memplan-budget/3", "profile": "demo", "regions": []},
     {"schema": "memplan-budget/1", "profile": "demo"},
 ], ids=["package_json", "list", "string", "null", "other_schema", "no_regions"])
 def test_json_that_is_not_a_budget_report(cli: Callable[..., Run], tmp_path: Path, document: Any) -> None:
@@ -256,15 +260,15 @@ def test_json_that_is_not_a_budget_report(cli: Callable[..., Run], tmp_path: Pat
     for args in ((report, other), (other, report)):
         run = cli("diff", *args)
         assert (run.code, run.out) == (2, "")
-        assert run.err == f"{other}: error: not a memplan-budget/1 report (budget.json or check-elf --format json)\n"
+        assert run.err == f"{other}: error: not a budget report (memplan-budget/1 or memplan-budget/2: budget.json or check-elf --format json)\n"
 
 
 @pytest.mark.parametrize("region, message", [
     ({"used": 1}, "regions[0]: a region needs a name"),
     ("sram", "regions[0]: a region needs a name"),
-    ({"name": "sram", "used": "12 KiB", "budget": 1}, "regions[0]: 'used' and 'budget' must be integers from 0 to 2**64-1"),
-    ({"name": "sram", "used": True, "budget": 1}, "regions[0]: 'used' and 'budget' must be integers from 0 to 2**64-1"),
-    ({"name": "sram", "used": 1, "budget": None}, "regions[0]: 'used' and 'budget' must be integers from 0 to 2**64-1"),
+    ({"name": "sram", "used": "12 KiB", "budget": 1}, "regions[0]: 'used', 'budget', 'size' and 'layout' must be integers from 0 to 2**64-1"),
+    ({"name": "sram", "used": True, "budget": 1}, "regions[0]: 'used', 'budget', 'size' and 'layout' must be integers from 0 to 2**64-1"),
+    ({"name": "sram", "used": 1, "budget": None}, "regions[0]: 'used', 'budget', 'size' and 'layout' must be integers from 0 to 2**64-1"),
     ({"name": "sram", "used": 1, "budget": 2, "objects": {"a": 1}}, "regions[0]: 'objects' must be a list of {name, size}"),
     ({"name": "sram", "used": 1, "budget": 2, "objects": [{"name": "a"}]}, "regions[0]: 'objects' must be a list of {name, size}"),
 ], ids=["no_name", "not_a_mapping", "used_string", "used_bool", "budget_null", "objects_mapping", "object_without_size"])
@@ -283,11 +287,11 @@ def test_baseline_whose_products_are_not_a_mapping(cli: Callable[..., Run], tmp_
     report = _report(cli, tmp_path, "demo", VALID_PROFILE)
     baseline = _write(tmp_path, "baseline.json", {"products": [json.loads(report.read_text())]})
     run = cli("diff", baseline, report)
-    assert run.code == 2 and run.err == f"{baseline}: error: 'products' must map product names to memplan-budget/1 reports\n"
+    assert run.code == 2 and run.err == f"{baseline}: error: 'products' must map product names to budget reports (memplan-budget/1 or memplan-budget/2)\n"
     baseline = _write(tmp_path, "baseline.json", {"products": {"demo": {"schema": "nope"}}})
     run = cli("diff", baseline, report)
     assert run.code == 2
-    assert run.err == f"{baseline}: error: product 'demo': not a memplan-budget/1 report (budget.json or check-elf --format json)\n"
+    assert run.err == f"{baseline}: error: product 'demo': not a budget report (memplan-budget/1 or memplan-budget/2: budget.json or check-elf --format json)\n"
 
 
 def test_missing_report_is_a_usage_error(cli: Callable[..., Run], tmp_path: Path) -> None:
@@ -299,3 +303,17 @@ def test_missing_report_is_a_usage_error(cli: Callable[..., Run], tmp_path: Path
     assert run.code == 2 and "the following arguments are required: NEW.json" in run.err
     run = cli("diff", report, report, "--fail-over", "lots")
     assert run.code == 2 and "argument --fail-over: invalid int value: 'lots'" in run.err
+
+
+def test_schema_1_report_still_reads(cli: Callable[..., Run], tmp_path: Path) -> None:
+    """A baseline written before schema 2 (no size or layout; `used` of an image was the whole region) diffs
+    against a schema 2 report: the change in `used`, with the size taken from the newer report."""
+    current = _report(cli, tmp_path, "demo", VALID_PROFILE)
+    used = _used(current)
+    old = _write(tmp_path, "old.json", {"schema": "memplan-budget/1", "profile": "demo",
+                                        "regions": [{"name": "sram", "budget": 49152, "used": used["sram"] - 100, "free": 0}]})
+    lines = cli("diff", old, current).out.splitlines()
+    assert lines[0] == f"demo sram: {used['sram'] - 100} -> {used['sram']} B (+100 B) of 131072 B; layout - -> {used['sram']} B of its 49152 B budget"
+    only_old = cli("diff", old, old)
+    assert only_old.out.splitlines() == [f"demo sram: {used['sram'] - 100} -> {used['sram'] - 100} B (0 B) of 49152 B"]
+    assert "| sram | - | " in cli("diff", old, old, "--format", "md").out

@@ -74,14 +74,14 @@ def test_correct_image_passes_in_every_format(elf_images: Images, cli: Callable[
     assert (text.code, text.err) == (0, "")
     lines = text.out.splitlines()
     assert lines[0] == f"{image}: profile {PROFILE_OF[label]}: ok"
-    assert all(re.fullmatch(r"  region \w+: \d+ of \d+ B used, -?\d+ B free \(layout \d+ B\)", line) for line in lines[1:]), lines
+    assert all(re.fullmatch(r"  region \w+: \d+ of \d+ B used, -?\d+ B free; layout \d+ of its \d+ B budget", line) for line in lines[1:]), lines
     assert (tmp_path / "report.txt").read_text(encoding="utf-8") == text.out
 
     md = _check(cli, image, profile, "--format", "md")
     assert (md.code, md.err) == (0, "")
     md_lines = md.out.splitlines()
     assert md_lines[0] == f"### {PROFILE_OF[label]}: `{image.name}` (ok)"
-    assert md_lines[2:4] == ["| region | budget | used | free | layout |", "| --- | ---: | ---: | ---: | ---: |"]
+    assert md_lines[2:4] == ["| region | size | used | free | layout | layout budget |", "| --- | ---: | ---: | ---: | ---: | ---: |"]
     assert "violation" not in md.out
 
     document = _json(cli, image, profile)
@@ -89,17 +89,22 @@ def test_correct_image_passes_in_every_format(elf_images: Images, cli: Callable[
     assert document["profile"] == PROFILE_OF[label] and document["image"] == image.name
     assert document["ok"] is True and document["violations"] == []
     assert document["target"]["core"] == (HOST_CORE if label.startswith("host") else "cortex-m4")
+    the_plan = _plan(elf_images, PROFILE_OF[label], host=label.startswith("host"))
     for region in document["regions"]:
-        assert set(region) >= {"name", "budget", "used", "free", "layout", "objects"}
-        assert region["free"] == region["budget"] - region["used"] >= 0
+        assert set(region) == {"name", "size", "budget", "layout", "used", "free", "budget_free", "objects"}
+        planned = the_plan.region(region["name"])
+        assert (region["size"], region["budget"], region["layout"]) == (planned.size, planned.budget, planned.used)
+        assert region["free"] == region["size"] - region["used"] >= 0
+        assert region["budget_free"] == region["budget"] - region["layout"] >= 0
         assert region["layout"] <= region["used"]
         sizes = [o["size"] for o in region["objects"]]
         assert sizes == sorted(sizes, reverse=True) and all(size > 0 for size in sizes)
     # The text and Markdown reports show the JSON's numbers.
     for region in document["regions"]:
-        assert (f"  region {region['name']}: {region['used']} of {region['budget']} B used, {region['free']} B free "
-                f"(layout {region['layout']} B)") in lines
-        assert f"| {region['name']} | {region['budget']} B | {region['used']} B | {region['free']} B | {region['layout']} B |" in md_lines
+        assert (f"  region {region['name']}: {region['used']} of {region['size']} B used, {region['free']} B free; "
+                f"layout {region['layout']} of its {region['budget']} B budget") in lines
+        assert (f"| {region['name']} | {region['size']} B | {region['used']} B | {region['free']} B | {region['layout']} B | "
+                f"{region['budget']} B |") in md_lines
 
 
 @pytest.mark.parametrize("label", ["host_ok", "host_of_arm", "arm_ok"])
@@ -117,7 +122,7 @@ def test_every_planned_object_is_found_with_its_planned_size_and_alignment(elf_i
         assert found[symbol]["address"] % obj.align == 0, symbol
     for region in document["regions"]:
         objects = the_plan.region(region["name"]).objects
-        assert region["layout"] == sum(o.size for o in objects)
+        assert region["layout"] == the_plan.region(region["name"]).used  # the objects and the alignment gaps between them
         layout = {o["name"]: o["size"] for o in region["objects"] if not o["name"].startswith(".")}
         assert layout == {o.object: o.size for o in objects}  # named as in budget.json, at their sizes
 
@@ -132,11 +137,14 @@ def test_host_region_total_is_the_planned_total(elf_images: Images, cli: Callabl
     assert _plan(elf_images, "hosty").session_slot_padding > 0  # 48 B records in 64 B slots
 
 
-def test_host_image_at_exactly_its_planned_budget_passes(elf_images: Images, cli: Callable[..., Run], tmp_path: Path) -> None:
-    used = _plan(elf_images, "hosty").region("ram").used
-    run = _check(cli, elf_images["host_ok"], _profile(tmp_path, "hosty", (r"^  ram: 32KiB$", f"  ram: {used}")))
-    assert (run.code, run.err) == (0, ""), run.out
-    assert f"  region ram: {used} of {used} B used, 0 B free" in run.out
+def test_layout_at_exactly_its_budget_passes(elf_images: Images, cli: Callable[..., Run], tmp_path: Path) -> None:
+    for label, region in (("host_ok", "ram"), ("arm_ok", "sram")):
+        name = PROFILE_OF[label]
+        layout = _plan(elf_images, name, host=label.startswith("host")).region(region).used
+        budget = {"hosty": "32KiB", "armo": "8KiB"}[name]
+        run = _check(cli, elf_images[label], _profile(tmp_path, name, (rf"^  {region}: {budget}$", f"  {region}: {layout}")))
+        assert (run.code, run.err) == (0, ""), run.out
+        assert f"layout {layout} of its {layout} B budget" in run.out
 
 
 def test_arm_region_total_counts_the_program_ram_beside_the_layout(elf_images: Images, cli: Callable[..., Run]) -> None:
@@ -205,21 +213,49 @@ def test_wrong_section_in_a_cortex_m_image_is_named(elf_images: Images, cli: Cal
                         r"placed in the wrong section", message), message
 
 
-def test_region_over_budget_names_the_region_and_its_largest_symbols(elf_images: Images, cli: Callable[..., Run], tmp_path: Path) -> None:
+@pytest.mark.parametrize("label", ["host_ok", "arm_ok"])
+def test_layout_over_its_budget_names_the_region_and_its_objects(elf_images: Images, cli: Callable[..., Run], tmp_path: Path,
+                                                                 label: str) -> None:
+    """The profile has half the blocks of pool small the image was built with, and a budget that fits
+    its own plan exactly: the image's layout is over that budget (the generator, the compiler and the
+    fragment's ASSERT would have refused to build it)."""
+    name, region = PROFILE_OF[label], {"host_ok": "ram", "arm_ok": "sram"}[label]
+    smaller = _profile(tmp_path, name, (r"(name: small, block_size: 64, count: )8,", r"\g<1>4,"))
+    host = label.startswith("host")
+    planned = plan(load_profile(str(smaller))[0])
+    budget = (planned.host if host else planned).region(region).used
+    if host:  # the host plan of a host profile is its plan: its own budget applies
+        assert planned.region(region).used == budget
+    tight = _profile(tmp_path, name, (r"(name: small, block_size: 64, count: )8,", r"\g<1>4,"),
+                     (rf"^  {region}: {'32KiB' if host else '8KiB'}$", f"  {region}: {budget}"))
+    document = _json(cli, elf_images[label], tight)
+    layout = next(r["layout"] for r in document["regions"] if r["name"] == region)
+    assert layout == budget + 256  # four more 64 B blocks
+    violations = _violations(document)
+    assert violations["pool_small_storage"] == ["size 512 B, planned 256 B"]
+    (message,) = violations[f"region {region}"]
+    prefix = f"the layout takes {layout} B, over its budget of {budget} B (budget.{region}) by 256 B; filled by: "
+    assert message.startswith(prefix), message
+    assert message[len(prefix):].split(", ")[0] == "pool.big 2048 B"
+
+
+def test_image_over_the_region_size_names_the_region_and_its_largest_symbols(elf_images: Images, cli: Callable[..., Run],
+                                                                             tmp_path: Path) -> None:
+    """target.regions.sram.size one byte below what the image uses there: the size caps everything in the
+    region, and (being another size than MEMORY's) the profile describes another part."""
     image = elf_images["arm_ok"]
     used = next(r["used"] for r in _json(cli, image, elf_images.profiles["armo"])["regions"] if r["name"] == "sram")
-    assert used > _plan(elf_images, "armo").region("sram").used  # so the profile itself still fits at used - 1
-
-    at_budget = _check(cli, image, _profile(tmp_path, "armo", (r"^  sram: 8KiB$", f"  sram: {used}")))
-    assert at_budget.code == 0 and f"  region sram: {used} of {used} B used, 0 B free" in at_budget.out
-
-    run = _check(cli, image, _profile(tmp_path, "armo", (r"^  sram: 8KiB$", f"  sram: {used - 1}")))
+    assert used > _plan(elf_images, "armo").region("sram").used  # .data and .bss beside the layout
+    smaller = _profile(tmp_path, "armo", (r"^    sram: \{size: 64KiB\}$", f"    sram: {{size: {used - 1}}}"), (r"^  sram: 8KiB$", "  sram: 4KiB"))
+    run = _check(cli, image, smaller)
     assert run.code == 1
     errors = [line for line in run.out.splitlines() if ": error: " in line]
-    assert len(errors) == 1
-    prefix = f"{image}: error: region sram: uses {used} B, over its budget of {used - 1} B by 1 B; filled by: "
-    assert errors[0].startswith(prefix), errors[0]
-    filled_by = errors[0][len(prefix):].split(", ")
+    assert errors[0] == (f"{image}: error: region sram: the linker script's MEMORY region sram is 65536 B, the profile's "
+                         f"target.regions.sram.size is {used - 1} B: they describe different parts")
+    prefix = (f"{image}: error: region sram: the image uses {used} B, more than the region's {used - 1} B "
+              "(target.regions.sram.size) by 1 B; filled by: ")
+    assert errors[1].startswith(prefix) and len(errors) == 2, errors
+    filled_by = errors[1][len(prefix):].split(", ")
     largest = [mangle(("memplan", "armo"), s) for s in ("pool_big_storage", "workspace_storage", "pool_small_storage")]
     assert filled_by[:3] == [f"{largest[0]} 2048 B", f"{largest[1]} 1280 B", f"{largest[2]} 512 B"]
     assert len(filled_by) == 5

@@ -97,10 +97,13 @@ def test_svg_and_json_are_well_formed(generated: Path, name: str) -> None:
     assert root.tag == "{http://www.w3.org/2000/svg}svg"
     document = json.loads((generated / name / "budget.json").read_text(encoding="utf-8"))
     for region in document["regions"]:
-        assert region["used"] <= region["budget"]
-        assert region["free"] == region["budget"] - region["used"]
+        assert region["layout"] == region["used"] <= region["budget"] <= region["size"]  # a plan knows only its layout
+        assert region["budget_free"] == region["budget"] - region["layout"]
+        assert region["free"] == region["size"] - region["used"]
         assert region["padding"] == sum(p["bytes"] for o in region["objects"] for p in o["padding"])
-    assert document["totals"]["used"] == sum(r["used"] for r in document["regions"])
+        last = region["objects"][-1]
+        assert region["layout"] == last["offset"] + last["size"]
+    assert document["totals"]["layout"] == sum(r["layout"] for r in document["regions"])
 
 
 def _snapshot(directory: Path) -> Dict[str, tuple]:
