@@ -34,7 +34,17 @@ if(NOT TARGET memplan_mbedcrypto)
     ${_lib}/platform.c ${_lib}/platform_util.c ${_lib}/constant_time.c
     ${CMAKE_CURRENT_LIST_DIR}/mbedtls/memplan_mbedtls_heap.c)
   add_library(memplan::mbedcrypto ALIAS memplan_mbedcrypto)
-  set_target_properties(memplan_mbedcrypto PROPERTIES C_STANDARD 99 C_EXTENSIONS ON POSITION_INDEPENDENT_CODE ON)
+  set_target_properties(memplan_mbedcrypto PROPERTIES C_STANDARD 99 C_EXTENSIONS ON)
+  if(NOT CMAKE_CROSSCOMPILING)
+    # Host builds may link it into shared objects; on Cortex-M, PIC would reach
+    # the AES tables through a GOT load on every access.
+    set_target_properties(memplan_mbedcrypto PROPERTIES POSITION_INDEPENDENT_CODE ON)
+  endif()
+  if(NOT CMAKE_BUILD_TYPE AND NOT CMAKE_CONFIGURATION_TYPES)
+    # No build type means no -O flag at all: unoptimized AES-GCM runs about four
+    # times the instructions per byte (bench/README.md). Crypto is never built so.
+    target_compile_options(memplan_mbedcrypto PRIVATE $<IF:$<BOOL:${CMAKE_CROSSCOMPILING}>,-Os,-O2>)
+  endif()
   target_include_directories(memplan_mbedcrypto SYSTEM PUBLIC
     $<BUILD_INTERFACE:${MEMPLAN_MBEDTLS_SOURCE_DIR}/include>
     $<INSTALL_INTERFACE:include/memplan/mbedtls>)
