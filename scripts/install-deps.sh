@@ -21,7 +21,7 @@ apt_packages=(
   python3-hypothesis python3-coverage python3-pip python3-venv python3-setuptools python3-wheel
   flake8 mypy gcovr
   gcc-arm-none-eabi libnewlib-arm-none-eabi libstdc++-arm-none-eabi-newlib
-  binutils-arm-none-eabi qemu-system-arm
+  binutils-arm-none-eabi qemu-system-arm gdb-multiarch
   libbenchmark-dev valgrind clang clang-tidy clang-format cppcheck
   libclang-rt-14-dev
 )

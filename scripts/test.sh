@@ -7,6 +7,9 @@
 #   threads        the multi-threaded pool test under ThreadSanitizer
 #   firmware       every example firmware for its core: link, ELF check, QEMU (CTest)
 #   budgets        RAM budget report of the firmware against budgets/baseline.json
+#   cost           instructions and interrupts-masked stretches per operation on each
+#                  Cortex-M core under QEMU against budgets/cost-baseline.json; the
+#                  counter's own tests (known code, gdb single-stepping)
 #   integration    a product project outside the repo: add_subdirectory, installed
 #                  package, Ninja and Makefiles, host and Cortex-M4, regeneration
 #   cpp-lint       clang-tidy and cppcheck over runtime/ with the repository's configs
@@ -22,7 +25,7 @@ cd "$repo"
 build_root=${MEMPLAN_BUILD_DIR:-$repo/build}
 jobs=${MEMPLAN_JOBS:-$(nproc)}
 python=/usr/bin/python3
-stages=${MEMPLAN_STAGES:-generator python-lint runtime threads firmware budgets integration cpp-lint fuzz coverage}
+stages=${MEMPLAN_STAGES:-generator python-lint runtime threads firmware budgets cost integration cpp-lint fuzz coverage}
 
 MEMPLAN_MBEDTLS_SOURCE_DIR=$(bash scripts/install-deps.sh | tail -n 1) || { echo "test: installing dependencies failed" >&2; exit 1; }
 export MEMPLAN_MBEDTLS_SOURCE_DIR MEMPLAN_BUILD_DIR=$build_root
@@ -56,7 +59,9 @@ generator_tests() {
 }
 
 python_lint() {
-  "$python" -m flake8 generator/ tests/generator/ tests/integration/ && "$python" -m mypy --config-file generator/mypy.ini generator/memplan
+  "$python" -m flake8 generator/ tests/generator/ tests/integration/ tests/cost/ bench/cortex_m/ &&
+    "$python" -m mypy --config-file generator/mypy.ini generator/memplan &&
+    "$python" -m mypy --config-file generator/mypy.ini bench/cortex_m/count_instructions.py bench/cortex_m/cost_report.py bench/cortex_m/cross_check_gdb.py
 }
 
 runtime_tests() {
@@ -83,7 +88,7 @@ firmware_tests() {
   # M33 has no shipped profile: its build checks that the runtime and mbedTLS compile warning-free there.
   for core in cortex-m0 cortex-m3 cortex-m4f cortex-m7 cortex-m33; do
     printf -- '--- %s ---\n' "$core"
-    configure_and_build "$build_root/firmware-$core" -DMEMPLAN_BUILD_EXAMPLES=ON -DMEMPLAN_BUILD_TESTS=OFF \
+    configure_and_build "$build_root/firmware-$core" -DMEMPLAN_BUILD_EXAMPLES=ON -DMEMPLAN_BUILD_TESTS=OFF -DMEMPLAN_BUILD_COST=ON \
       --toolchain "$repo/cmake/toolchains/$core.cmake" &&
       ctest --test-dir "$build_root/firmware-$core" --output-on-failure || status=1
   done
@@ -92,6 +97,10 @@ firmware_tests() {
 
 budget_report() {
   bash scripts/budget-report.sh
+}
+
+cost_report() {
+  bash scripts/cost-report.sh && "$python" -m pytest -q -p no:cacheprovider tests/cost
 }
 
 cpp_lint() {
@@ -137,6 +146,7 @@ stage runtime runtime_tests
 stage threads thread_tests
 stage firmware firmware_tests
 stage budgets budget_report
+stage cost cost_report
 stage integration integration_tests
 stage cpp-lint cpp_lint
 stage fuzz fuzz_tests

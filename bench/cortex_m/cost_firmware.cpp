@@ -1,0 +1,239 @@
+// The cost firmware: every operation whose cost on the core memplan keeps as a
+// CI baseline, each run once between memplan_probe_begin() and
+// memplan_probe_end(). Under QEMU, count_instructions.py counts the
+// instructions executed between the two and the longest stretch with
+// interrupts masked, and names each measurement by the line this program
+// prints after it ("probe <name>"), in order.
+//
+// What a count includes: everything executed between the probes, that is the
+// operation as this translation unit compiles it (inlined where the compiler
+// inlines it), the calls it makes (memset, libgcc, mbedTLS) and the store of
+// its result; not the call to memplan_probe_end (the "calibration" probe,
+// which measures nothing, gives that overhead and the counter subtracts it).
+//
+// The yardstick is a bare intrusive free list under the same interrupt lock,
+// with and without newlib's memset on release, in the same image.
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <new>
+
+#include <mbedtls/gcm.h>
+#include <memplan/memplan.hpp>
+#include <memplan/port/memory_ports.hpp>
+
+#include <cost/layout.hpp>
+
+#include "console.hpp"
+
+extern "C" {
+void memplan_probe_begin();
+void memplan_probe_end();
+void memplan_known_loop();
+void memplan_known_masked();
+}
+
+// Outside the anonymous namespace, so the compiler cannot fold their values:
+// the yardstick's memset gets its size at run time, as the pool's wipe does.
+std::uint32_t bare_block_size = 64;
+void* volatile cost_sink = nullptr;
+std::size_t volatile cost_size_sink = 0;
+
+namespace {
+
+namespace layout = memplan::cost;
+using Lock = memplan::CortexMInterruptLock;
+
+template <class Operation>
+void measure(const char* name, Operation&& operation) {
+  memplan_probe_begin();
+  operation();
+  memplan_probe_end();
+  firmware::write("probe ");
+  firmware::write(name);
+  firmware::write("\n");
+}
+
+// Room for a result whose construction and destruction are measured apart.
+template <class T>
+union Slot {
+  Slot() noexcept {}
+  ~Slot() {}
+  T value;
+};
+
+int failures = 0;
+void check(bool ok, const char* what) {
+  if (!ok) {
+    ++failures;
+    firmware::write("FAIL: ");
+    firmware::write(what);
+    firmware::write("\n");
+  }
+}
+
+// The yardstick: an intrusive LIFO free list (the link in the free block),
+// no checks, no statistics, under the interrupt lock memplan's pools use.
+class BareFreeList {
+ public:
+  void add(void* block) noexcept { release(block); }
+  void* allocate() noexcept {
+    Lock::Guard guard(lock_);
+    Node* node = head_;
+    if (node != nullptr) head_ = node->next;
+    return node;
+  }
+  void release(void* block) noexcept {
+    Lock::Guard guard(lock_);
+    auto* node = static_cast<Node*>(block);
+    node->next = head_;
+    head_ = node;
+  }
+  void release_wiped(void* block) noexcept {
+    std::memset(block, 0, bare_block_size);
+    release(block);
+  }
+
+ private:
+  struct Node {
+    Node* next;
+  };
+  Node* head_ = nullptr;
+  Lock lock_;
+};
+
+alignas(8) std::uint8_t bare_storage[8][64];
+BareFreeList bare_list;
+
+void measure_known() {
+  measure("calibration", [] {});
+  measure("known.loop", [] { memplan_known_loop(); });
+  measure("known.masked", [] { memplan_known_masked(); });
+}
+
+void measure_bare_list() {
+  for (auto& block : bare_storage) bare_list.add(block);
+  void* block = bare_list.allocate();
+  bare_list.release(block);  // warm: the same block comes back each time, as from a pool
+  measure("bare.allocate", [] { cost_sink = bare_list.allocate(); });
+  block = cost_sink;
+  measure("bare.release", [block] { bare_list.release(block); });
+  measure("bare.allocate+release", [] { bare_list.release(bare_list.allocate()); });
+  block = bare_list.allocate();
+  measure("bare.release+memset", [block] { bare_list.release_wiped(block); });
+  measure("bare.allocate+release+memset", [] { bare_list.release_wiped(bare_list.allocate()); });
+}
+
+void measure_pool(const char* allocate, const char* release, const char* pair, memplan::Pool& pool) {
+  // Warm: a block has been through the free list, as in a running product.
+  auto first = pool.allocate();
+  check(first.has_value() && pool.release(first.value()).has_value(), pool.name());
+  measure(allocate, [&pool] { cost_sink = pool.allocate().value(); });
+  void* block = cost_sink;
+  measure(release, [&pool, block] { cost_size_sink = pool.release(block).has_value(); });
+  measure(pair, [&pool] { cost_size_sink = pool.release(pool.allocate().value()).has_value(); });
+  check(cost_size_sink == 1, pool.name());
+}
+
+void measure_pools() {
+  measure_pool("pool64.allocate", "pool64.release", "pool64.allocate+release", layout::pool_tiny);
+  measure_pool("pool96.allocate", "pool96.release", "pool96.allocate+release", layout::pool_odd);
+  measure_pool("pool256.allocate", "pool256.release", "pool256.allocate+release", layout::pool_small);
+
+  // Pools::allocate by size and usage returns a Buffer; its end releases the block.
+  Slot<memplan::Result<memplan::Buffer>> buffer;
+  measure("pools.allocate(200, message)", [&buffer] {
+    ::new (static_cast<void*>(&buffer.value)) memplan::Result<memplan::Buffer>(layout::pools.allocate(200, memplan::Usage::Message));
+  });
+  check(buffer.value.has_value() && buffer.value.value().capacity() == 256, "pools.allocate");
+  measure("buffer.release", [&buffer] { buffer.value.~Result(); });
+
+  Slot<memplan::Result<memplan::WorkspaceLease>> lease;
+  measure("workspace.acquire", [&lease] {
+    ::new (static_cast<void*>(&lease.value)) memplan::Result<memplan::WorkspaceLease>(layout::workspace.acquire());
+  });
+  check(lease.value.has_value(), "workspace.acquire");
+  measure("workspace.release", [&lease] { lease.value.~Result(); });
+}
+
+memplan::InMemoryNonceStore<layout::config::session_count> nonce_store;
+memplan::ManualClock clock_port;
+const std::uint8_t device_id[4] = {0x4D, 0x50, 0x4C, 0x4E};
+memplan::FixedIdentity identity(device_id, sizeof device_id);
+const std::uint8_t key[32] = {0x60, 0x3d, 0xeb, 0x10, 0x15, 0xca, 0x71, 0xbe, 0x2b, 0x73, 0xae, 0xf0, 0x85, 0x7d, 0x77, 0x81,
+                              0x1f, 0x35, 0x2c, 0x07, 0x3b, 0x61, 0x08, 0xd7, 0x2d, 0x98, 0x10, 0xa3, 0x09, 0x14, 0xdf, 0xf4};
+const std::uint8_t aad[8] = {'m', 'e', 'm', 'p', 'l', 'a', 'n', 0};
+std::uint8_t plaintext[1024];
+std::uint8_t sealed[1024 + 16];
+std::uint8_t opened[1024];
+std::uint8_t nonce[memplan::kNonceSize];
+mbedtls_gcm_context raw_context;  // the same cipher without the runtime, for the overhead
+
+struct SizedName {
+  std::size_t size;
+  const char* seal;
+  const char* open;
+  const char* raw_seal;
+  const char* raw_open;
+};
+constexpr SizedName kSizes[] = {
+    {16, "session.seal(16)", "session.open(16)", "raw.gcm_seal(16)", "raw.gcm_open(16)"},
+    {64, "session.seal(64)", "session.open(64)", "raw.gcm_seal(64)", "raw.gcm_open(64)"},
+    {1024, "session.seal(1024)", "session.open(1024)", "raw.gcm_seal(1024)", "raw.gcm_open(1024)"},
+};
+
+void measure_sessions() {
+  auto& sessions = layout::sessions;
+  check(sessions.attach({&nonce_store, &clock_port, &identity}).has_value(), "attach");
+  for (std::size_t i = 0; i < sizeof plaintext; ++i) plaintext[i] = static_cast<std::uint8_t>(i * 7u);
+
+  memplan::SessionHandle handle{};
+  measure("session.open_session", [&handle, &sessions] { handle = sessions.open_session().value(); });
+  measure("session.load_key", [&handle, &sessions] {
+    cost_size_sink = sessions.load_key(handle, {key, sizeof key}).has_value();
+  });
+  check(cost_size_sink == 1, "load_key");
+  // The first seal after load_key reserves counter values (persists a mark).
+  measure("session.seal(16) first after load_key", [&handle, &sessions] {
+    cost_size_sink = sessions.seal(handle, {aad, sizeof aad}, {plaintext, 16}, {sealed, sizeof sealed}, nonce).value();
+  });
+  for (const auto& size : kSizes) {
+    measure(size.seal, [&handle, &sessions, &size] {
+      cost_size_sink = sessions.seal(handle, {aad, sizeof aad}, {plaintext, size.size}, {sealed, sizeof sealed}, nonce).value();
+    });
+    measure(size.open, [&handle, &sessions, &size] {
+      cost_size_sink = sessions.open(handle, nonce, {aad, sizeof aad}, {sealed, size.size + 16}, {opened, sizeof opened}).value();
+    });
+    check(std::memcmp(opened, plaintext, size.size) == 0, size.open);
+  }
+  measure("session.close", [&handle, &sessions] { cost_size_sink = sessions.close(handle).has_value(); });
+  check(cost_size_sink == 1, "close");
+
+  mbedtls_gcm_init(&raw_context);
+  check(mbedtls_gcm_setkey(&raw_context, MBEDTLS_CIPHER_ID_AES, key, 256) == 0, "raw setkey");
+  for (const auto& size : kSizes) {
+    measure(size.raw_seal, [&size] {
+      cost_size_sink = static_cast<std::size_t>(mbedtls_gcm_crypt_and_tag(&raw_context, MBEDTLS_GCM_ENCRYPT, size.size, nonce,
+                                                                          sizeof nonce, aad, sizeof aad, plaintext, sealed, 16,
+                                                                          sealed + size.size));
+    });
+    measure(size.raw_open, [&size] {
+      cost_size_sink = static_cast<std::size_t>(mbedtls_gcm_auth_decrypt(&raw_context, size.size, nonce, sizeof nonce, aad,
+                                                                         sizeof aad, sealed + size.size, 16, sealed, opened));
+    });
+    check(cost_size_sink == 0, size.raw_open);
+  }
+  mbedtls_gcm_free(&raw_context);
+}
+
+}  // namespace
+
+int main() {
+  check(layout::memory().init().has_value(), "layout init");
+  measure_known();
+  measure_bare_list();
+  measure_pools();
+  measure_sessions();
+  firmware::write(failures == 0 ? "result: ok\n" : "result: FAILED\n");
+  return failures;
+}
