@@ -110,7 +110,7 @@ class BasicPool {
       // A mutex (or no lock): one critical section is cheapest.
       typename Lock::Guard guard(lock_);
       if (Status s = unmark(pointer, index); !s) return s;
-      secure_wipe(block_at(index), block_size_);
+      secure_wipe_aligned8(block_at(index), block_size_);
       push(index);
       return {};
     } else {
@@ -121,7 +121,7 @@ class BasicPool {
       // Interrupts masked: wipe outside the critical section, or a 4 KiB
       // wipe would add its whole duration to interrupt latency. The block's
       // bit is already clear, so a concurrent second release of it is seen.
-      secure_wipe(block_at(index), block_size_);
+      secure_wipe_aligned8(block_at(index), block_size_);
       typename Lock::Guard guard(lock_);
       push(index);
       return {};

@@ -75,7 +75,12 @@ class BasicWorkspace {
   Status init() noexcept {
     typename Lock::Guard guard(lock_);
     if (initialized_) return Failure{Error::AlreadyInitialized, "workspace"};
-    if (storage_ == nullptr || buffer_size_ == 0) return Failure{Error::InvalidArgument, "workspace"};
+    // 8-byte aligned buffers of a multiple of 8 bytes: the cheap wipe's precondition
+    // (a generated layout's are cache-line aligned multiples of 16).
+    if (storage_ == nullptr || buffer_size_ == 0 || buffer_size_ % 8 != 0 ||
+        reinterpret_cast<std::uintptr_t>(storage_) % 8 != 0) {
+      return Failure{Error::InvalidArgument, "workspace"};
+    }
     secure_wipe(storage_, buffer_size_ * kBuffers);
     initialized_ = true;
     return {};
@@ -122,9 +127,9 @@ class BasicWorkspace {
 
   void give_back(unsigned half) noexcept {
     // Only the lease holder touches these buffers until `taken_` clears.
-    secure_wipe(buffer(0 + half).data, buffer_size_);
-    secure_wipe(buffer(2 + half).data, buffer_size_);
-    secure_wipe(buffer(4).data, buffer_size_);
+    secure_wipe_aligned8(buffer(0 + half).data, buffer_size_);
+    secure_wipe_aligned8(buffer(2 + half).data, buffer_size_);
+    secure_wipe_aligned8(buffer(4).data, buffer_size_);
     typename Lock::Guard guard(lock_);
     active_ = half ^ 1u;  // the seed design forgot this flip and always reused half 0
     taken_ = false;
