@@ -4,23 +4,32 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "memplan/port/file_system.hpp"
 #include "memplan/port/ports.hpp"
 
 namespace memplan {
 
 // Marks of `slots` sessions in one small binary file: 8 bytes per slot,
-// little-endian. Each persist writes a temporary file, fsyncs it and renames
-// it over the old one, so a power loss leaves the old or the new marks,
-// never a torn write. Up to 256 slots.
+// little-endian. A persist writes the whole file to `<path>.tmp`, fsyncs it,
+// closes it, renames it over `<path>` and fsyncs the folder, checking every
+// step: only then is the rename itself durable, so persist() succeeds only
+// once a power cut can no longer bring the old marks back, and a cut at any
+// earlier point leaves the old file or the new one, never a torn one. A step
+// that fails makes persist() fail (the reservation is not granted) and
+// leaves the cached marks as they were. Up to 256 slots; a file of another
+// size than `slots` marks is a StorageFailure, never read as zeros.
 class FileNonceStore final : public NonceStore {
  public:
   static constexpr std::size_t kMaxSlots = 256;
-  FileNonceStore(const char* path, std::size_t slots) noexcept;
+  FileNonceStore(const char* path, std::size_t slots, FileSystem& files = posix_file_system()) noexcept;
   Result<std::uint64_t> load(std::uint32_t slot) noexcept override;
   Status persist(std::uint32_t slot, std::uint64_t mark) noexcept override;
 
  private:
   Status read_all() noexcept;
+  Status write_file(const char* path, const unsigned char* bytes, std::size_t size) noexcept;
+  Status sync_folder() noexcept;
+  FileSystem& files_;
   char path_[256] = {};
   std::size_t slots_;
   bool loaded_ = false;
