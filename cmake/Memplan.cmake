@@ -40,12 +40,20 @@ if(NOT MEMPLAN_PYTHON)
   set(MEMPLAN_PYTHON "${_memplan_python_default}" CACHE FILEPATH "Python 3 with jinja2, yaml and elftools")
 endif()
 
+# The profile's name from the generator itself (`memplan name`), which reads
+# the YAML as every other command does: quoting, comments and flow style
+# cannot fool it. A profile whose name is invalid stops the configure step
+# with the generator's file:line:col error; other errors stop the build.
 function(_memplan_profile_name profile out_var)
-  file(STRINGS "${profile}" _name_line REGEX "^name:[ \t]*[a-z_][a-z0-9_]*" LIMIT_COUNT 1)
-  if(NOT _name_line)
-    message(FATAL_ERROR "memplan: ${profile}: no 'name: <identifier>' line at the top level")
+  get_property(generator_dir GLOBAL PROPERTY MEMPLAN_GENERATOR_DIR)
+  execute_process(
+    COMMAND ${CMAKE_COMMAND} -E env "PYTHONPATH=${generator_dir}" PYTHONDONTWRITEBYTECODE=1
+            "${MEMPLAN_PYTHON}" -m memplan name "${profile}"
+    OUTPUT_VARIABLE _name RESULT_VARIABLE _status OUTPUT_STRIP_TRAILING_WHITESPACE)
+  if(NOT _status EQUAL 0)
+    # The generator's own lines went to stderr as they are (message() would rewrap them).
+    message(FATAL_ERROR "memplan: cannot read the name of ${profile} (the errors are above)")
   endif()
-  string(REGEX REPLACE "^name:[ \t]*([a-z_][a-z0-9_]*).*$" "\\1" _name "${_name_line}")
   set(${out_var} "${_name}" PARENT_SCOPE)
 endfunction()
 
@@ -86,7 +94,7 @@ function(memplan_add_layout target)
     OUTPUT "${stamp}"
     BYPRODUCTS ${outputs}
     COMMAND ${CMAKE_COMMAND} -E env "PYTHONPATH=${MEMPLAN_GENERATOR_DIR}" "MEMPLAN_TEMPLATE_DIR=${MEMPLAN_TEMPLATE_DIR}"
-            "${MEMPLAN_PYTHON}" -m memplan generate "${profile}" --out "${out_dir}"
+            PYTHONDONTWRITEBYTECODE=1 "${MEMPLAN_PYTHON}" -m memplan generate "${profile}" --out "${out_dir}"
     COMMAND ${CMAKE_COMMAND} -E touch "${stamp}"
     DEPENDS "${profile}" ${generator_sources} ${template_sources}
     COMMENT "memplan: generating layout '${name}' from ${ARG_PROFILE}"
@@ -116,7 +124,7 @@ function(memplan_check_elf target)
     set(ARG_REPORT "${CMAKE_CURRENT_BINARY_DIR}/${target}.budget.md")
   endif()
   add_custom_command(TARGET ${target} POST_BUILD
-    COMMAND ${CMAKE_COMMAND} -E env "PYTHONPATH=${MEMPLAN_GENERATOR_DIR}"
+    COMMAND ${CMAKE_COMMAND} -E env "PYTHONPATH=${MEMPLAN_GENERATOR_DIR}" PYTHONDONTWRITEBYTECODE=1
             "${MEMPLAN_PYTHON}" -m memplan check-elf "$<TARGET_FILE:${target}>" --profile "${profile}"
             --format md --output "${ARG_REPORT}"
     COMMENT "memplan: checking $<TARGET_FILE_NAME:${target}> against ${ARG_PROFILE}"

@@ -1,4 +1,4 @@
-"""memplan's command line: generate, check, report, check-elf, diff.
+"""memplan's command line: generate, check, report, name, check-elf, diff.
 
 Exit codes: 0 ok, 1 profile, budget or image errors, 2 usage errors (bad
 arguments, and input files that cannot be read as an image or a report).
@@ -97,6 +97,21 @@ def _cmd_check(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_name(args: argparse.Namespace) -> int:
+    """The profile's name, for build systems (memplan_add_layout): never parse the YAML elsewhere."""
+    from memplan.validator import load_profile_name
+
+    try:
+        name = load_profile_name(args.profile)
+    except ProfileError as exc:
+        print("\n".join(str(d) for d in exc.diagnostics), file=sys.stderr)
+        return EXIT_ERRORS
+    except OSError as exc:
+        raise UsageError(f"cannot read profile {args.profile}: {exc.strerror}") from None
+    print(name)
+    return EXIT_OK
+
+
 def _cmd_report(args: argparse.Namespace) -> int:
     from memplan.render import render_report
 
@@ -175,6 +190,7 @@ def _parser() -> argparse.ArgumentParser:
         ("generate", "write layout.hpp, layout.ld and budget reports per profile", _args_generate, _cmd_generate),
         ("check", "validate profiles and their budgets; write nothing", _args_check, _cmd_check),
         ("report", "print a profile's RAM budget report", _args_report, _cmd_report),
+        ("name", "print a profile's name (for build systems)", _args_name, _cmd_name),
         ("check-elf", "check a linked image against its profile", _args_check_elf, _cmd_check_elf),
         ("diff", "compare two budget.json reports", _args_diff, _cmd_diff),
     ]
@@ -198,6 +214,10 @@ def _args_check(p: argparse.ArgumentParser) -> None:
 def _args_report(p: argparse.ArgumentParser) -> None:
     p.add_argument("profile", metavar="PROFILE")
     p.add_argument("--format", choices=("text", "md", "json"), default="text")
+
+
+def _args_name(p: argparse.ArgumentParser) -> None:
+    p.add_argument("profile", metavar="PROFILE")
 
 
 def _args_check_elf(p: argparse.ArgumentParser) -> None:

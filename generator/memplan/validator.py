@@ -184,17 +184,7 @@ def validate(tree: YNode, filename: str) -> Profile:
         if schema is not None and schema != PROFILE_SCHEMA:
             c.error(schema_node.position, "schema", f"unsupported schema {schema} (this generator reads schema {PROFILE_SCHEMA})")
 
-    name_node = c.child(root, "name")
-    name = c.identifier(name_node, "name", NAME_RE, "a profile name")
-    if name is not None and RESERVED_NAME_RE.search(name):
-        c.error(_position_of(name_node, root.position), "name", f"{name!r} is reserved (a double underscore, or mbedTLS's prefix)")
-        name = None
-    if name is not None and name in RUNTIME_NAMES:
-        c.error(_position_of(name_node, root.position), "name", f"{name!r} is a name the memplan runtime already uses")
-        name = None
-    if name is not None and name in RESERVED:
-        c.error(_position_of(name_node, root.position), "name", f"{name!r} is reserved by the generated header")
-        name = None
+    name = _profile_name(c, root)
     description_node = c.child(root, "description")
     description = c.string(description_node, "description") or ""
     if description and not DESCRIPTION_RE.fullmatch(description):
@@ -487,6 +477,37 @@ def _positions(root: YMap) -> Dict[str, Position]:
 
     walk(root, "")
     return found
+
+
+def _profile_name(c: _Checker, root: YMap) -> Optional[str]:
+    name_node = c.child(root, "name")
+    name = c.identifier(name_node, "name", NAME_RE, "a profile name")
+    if name is not None and RESERVED_NAME_RE.search(name):
+        c.error(_position_of(name_node, root.position), "name", f"{name!r} is reserved (a double underscore, or mbedTLS's prefix)")
+        name = None
+    if name is not None and name in RUNTIME_NAMES:
+        c.error(_position_of(name_node, root.position), "name", f"{name!r} is a name the memplan runtime already uses")
+        name = None
+    if name is not None and name in RESERVED:
+        c.error(_position_of(name_node, root.position), "name", f"{name!r} is reserved by the generated header")
+        name = None
+    return name
+
+
+def load_profile_name(path: str) -> str:
+    """The profile's name, read and checked by the same rules as a full validation, without
+    requiring the rest of the profile to be valid (the build reports the rest when it generates)."""
+    tree, _ = load_file(path)
+    c = _Checker(path)
+    if not isinstance(tree, YMap):
+        c.error(tree.position, "<document>", f"must be a mapping (got {_describe(tree)})")
+        raise ProfileError(c.errors)
+    name = _profile_name(c, tree)
+    if name is None:
+        if not c.errors:
+            c.error(tree.position, "name", "missing (a profile needs a name)")
+        raise ProfileError(c.errors)
+    return name
 
 
 def load_profile(path: str) -> Tuple[Profile, bytes]:

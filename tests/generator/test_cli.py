@@ -206,3 +206,26 @@ def test_check_of_a_copied_profile_directory(tmp_path: Path, cli: Callable[..., 
     shutil.copytree(REPO / "profiles", copy)
     run = cli("check", *sorted(copy.glob("*.yaml")))
     assert run.code == 0 and len(run.out.splitlines()) == len(SHIPPED)
+
+
+@pytest.mark.parametrize("spelling", ["name: demo", 'name: "demo"', "name: 'demo'   # quoted", "? name\n: demo", "{name: demo}"],
+                         ids=["plain", "double_quoted", "single_quoted", "explicit_key", "flow"])
+def test_name_prints_the_name_however_the_yaml_spells_it(cli: Callable[..., Run], write_profile: Callable[..., Path], spelling: str) -> None:
+    run = cli("name", write_profile(spelling + "\n"))
+    assert (run.code, run.out, run.err) == (0, "demo\n", "")
+
+
+def test_name_needs_only_a_valid_name_and_reports_a_bad_one_at_its_position(
+        cli: Callable[..., Run], write_profile: Callable[..., Path]) -> None:
+    assert cli("name", write_profile("schema: 1\nname: demo\npools: broken\n")).out == "demo\n"  # the build reports the rest
+    bad = write_profile("schema: 1\nname: Demo\n")
+    run = cli("name", bad)
+    assert run.code == 1 and run.out == "" and run.err.startswith(f"{bad}:2:7: error: name: a profile name must match")
+    reserved = write_profile("schema: 1\nname: std\n")
+    assert cli("name", reserved).err == f"{reserved}:2:7: error: name: 'std' is a name the memplan runtime already uses\n"
+    missing = write_profile("schema: 1\n")
+    assert cli("name", missing).err == f"{missing}:1:1: error: name: missing (a profile needs a name)\n"
+    listed = write_profile("- name: demo\n")
+    assert cli("name", listed).err == f"{listed}:1:1: error: <document>: must be a mapping (got a list)\n"
+    run = cli("name", missing.parent / "absent.yaml")
+    assert run.code == 2 and "cannot read profile" in run.err

@@ -85,6 +85,39 @@ def test_a_bad_profile_fails_the_build_with_its_position(tmp_path: Path) -> None
     assert re.search(r"gateway\.yaml:\d+:\d+: error: pools\[1\]\.block_size: must be > 0 \(got 0\)", result.stdout + result.stderr)
 
 
+@pytest.mark.parametrize("spelling", ['name: "gateway"', "name: 'gateway'  # quoted", "? name\n: gateway"],
+                         ids=["double_quoted", "single_quoted_with_comment", "explicit_key"])
+def test_any_yaml_spelling_of_the_name_builds(tmp_path: Path, spelling: str) -> None:
+    """CMake asks the generator for the name (`memplan name`), so any YAML that `memplan check` accepts builds."""
+    source = copy_product(tmp_path)
+    profile = source / "gateway.yaml"
+    profile.write_text(profile.read_text().replace("name: gateway\n", spelling + "\n"))
+    assert run(["/usr/bin/python3", "-B", "-m", "memplan", "check", profile], cwd=REPO / "generator").returncode == 0
+    configure(source, tmp_path / "build", f"-DMEMPLAN_SOURCE_DIR={REPO}")
+    build(tmp_path / "build")
+    assert (tmp_path / "build" / "memplan" / "gateway_layout" / "gateway" / "layout.hpp").is_file()
+
+
+def test_an_invalid_name_stops_the_configure_step_with_its_position(tmp_path: Path) -> None:
+    source = copy_product(tmp_path)
+    profile = source / "gateway.yaml"
+    profile.write_text(profile.read_text().replace("name: gateway\n", "name: Gate-way\n"))
+    result = run(["cmake", "-S", source, "-B", tmp_path / "build", "-G", "Ninja", "-DMEMPLAN_BUILD_TESTS=OFF",
+                  f"-DMEMPLAN_SOURCE_DIR={REPO}"], cwd=source, ok=False)
+    assert result.returncode != 0
+    assert re.search(r"gateway\.yaml:3:7: error: name: a profile name must match", result.stderr), result.stderr
+
+
+def test_building_a_product_writes_nothing_into_memplans_tree(tmp_path: Path) -> None:
+    before = {p for p in REPO.rglob("__pycache__") if "build" not in p.parts}
+    for cache in before:
+        shutil.rmtree(cache)
+    source = copy_product(tmp_path)
+    configure(source, tmp_path / "build", f"-DMEMPLAN_SOURCE_DIR={REPO}")
+    build(tmp_path / "build")
+    assert not [p for p in (REPO / "generator").rglob("__pycache__")]
+
+
 def test_makefiles_generator(tmp_path: Path) -> None:
     source = copy_product(tmp_path)
     configure(source, tmp_path / "build", f"-DMEMPLAN_SOURCE_DIR={REPO}", generator="Unix Makefiles")
