@@ -90,10 +90,55 @@ _TAGS = {
 }
 
 
+# Plain scalars are read by YAML 1.2's core rules, narrowed to what a profile
+# holds: integers in decimal or 0x hex, true/false, null, and text. YAML 1.1
+# forms that PyYAML would read as numbers behind the writer's back (010 is 8,
+# 1:00:00 is 3600, 1_000, 0b10) and floats are errors at their position;
+# yes/no/on/off are text, not booleans.
+_DECIMAL = re.compile(r"[-+]?(0|[1-9][0-9]*)")
+_HEX = re.compile(r"0x[0-9a-fA-F]+")
+_NUMBER_LIKE = (
+    (re.compile(r"[-+]?0[0-9_]+"), "a leading zero (YAML 1.1 reads it as octal)"),
+    (re.compile(r"[-+]?0[oO][0-7_]+"), "an octal form"),
+    (re.compile(r"[-+]?0[bB][01_]+"), "a binary form"),
+    (re.compile(r"[-+]?[0-9][0-9_]*(:[0-5]?[0-9])+(\.[0-9_]*)?"), "a base-60 form (YAML 1.1 reads 1:00:00 as 3600)"),
+    (re.compile(r"[-+]?[0-9][0-9_]*_[0-9_]*"), "underscores"),
+    (re.compile(r"[-+]?(\.[0-9]+|[0-9][0-9_]*\.[0-9_]*|[0-9][0-9_]*(\.[0-9_]*)?[eE][-+]?[0-9]+)"), "a fraction or an exponent"),
+    (re.compile(r"[-+]?\.(inf|Inf|INF)|\.(nan|NaN|NAN)"), "infinity or not-a-number"),
+    (re.compile(r"0x[0-9a-fA-F_]*[_g-zG-Z][0-9a-zA-Z_]*"), "a broken hex form"),
+)
+
+
+def _plain(node: ScalarNode, pos: Position, errors: List[Tuple[Position, str]]) -> YScalar:
+    text = node.value
+    if _DECIMAL.fullmatch(text):
+        return YScalar(int(text), pos, "int")
+    if _HEX.fullmatch(text):
+        return YScalar(int(text, 16), pos, "int")
+    if text in ("true", "false"):
+        return YScalar(text == "true", pos, "bool")
+    if text in ("", "~", "null"):
+        return YScalar(None, pos, "null")
+    for pattern, what in _NUMBER_LIKE:
+        if pattern.fullmatch(text):
+            errors.append((pos, f"{text!r} is written with {what}: numbers in a profile are decimal or 0x hex integers"))
+            return YScalar(None, pos, "null")
+    return YScalar(text, pos, "str")
+
+
 def _convert(loader: yaml.SafeLoader, node: Node, errors: List[Tuple[Position, str]]) -> YNode:
     pos = _position(node)
     if isinstance(node, ScalarNode):
         kind = _TAGS.get(node.tag)
+        if node.style is None and kind is not None:
+            implicit = node.tag == loader.resolve(ScalarNode, node.value, (True, False))
+            if kind == "str" and not implicit:  # !!str 010 is the text '010'
+                return YScalar(node.value, pos, "str")
+            scalar = _plain(node, pos, errors)
+            if not implicit and scalar.tag not in (kind, "null"):  # !!int abc
+                errors.append((pos, f"cannot read {kind} value {node.value!r}"))
+                return YScalar(None, pos, "null")
+            return scalar
         if kind is None:
             errors.append((pos, f"unsupported YAML tag {node.tag!r}"))
             return YScalar(node.value, pos, "str")

@@ -21,6 +21,7 @@ SIZE_RE = re.compile(r"^\s*([0-9]+)\s*(B|KiB|MiB)?\s*$")
 # The description is printed into a `//` comment of the header: one line, no control characters.
 # Bidirectional controls (U+202A..U+202E, U+2066..U+2069) are refused too: they
 # make a comment read differently from what compiles, and g++ -Wbidi-chars warns.
+_SURROGATE_RE = re.compile("[\ud800-\udfff]")
 DESCRIPTION_RE = re.compile(r"^[^\x00-\x08\x0a-\x1f\x7f\u202a-\u202e\u2066-\u2069]*$")
 UNITS = {None: 1, "B": 1, "KiB": 1024, "MiB": 1024 * 1024}
 MAX_NAME = 32
@@ -190,6 +191,11 @@ def validate(tree: YNode, filename: str) -> Profile:
     if description and not DESCRIPTION_RE.fullmatch(description):
         c.error(_position_of(description_node, root.position), "description", f"must be one line without control characters (got {description!r})")
         description = ""
+    elif description:
+        problem = _description_problem(description)
+        if problem:
+            c.error(_position_of(description_node, root.position), "description", problem)
+            description = ""
 
     target = _target(c, c.child(root, "target"))
     regions = target.regions if target else {}
@@ -477,6 +483,18 @@ def _positions(root: YMap) -> Dict[str, Position]:
 
     walk(root, "")
     return found
+
+
+def _description_problem(description: str) -> Optional[str]:
+    """The description is printed in the header's `//` comment and the linker fragment's `/* */` one."""
+    surrogate = _SURROGATE_RE.search(description)
+    if surrogate:
+        return f"has a lone surrogate ({ascii(surrogate.group())}), which no UTF-8 file can hold"
+    if description.rstrip(" \t").endswith("\\"):
+        return "must not end with a backslash: it would continue the generated header's comment onto the next line"
+    if "*/" in description:
+        return "must not contain '*/': it would end the linker fragment's comment"
+    return None
 
 
 def _profile_name(c: _Checker, root: YMap) -> Optional[str]:

@@ -138,7 +138,7 @@ def test_duplicate_keys_everywhere_are_all_reported(write_profile, cli) -> None:
 
 def test_unreadable_scalar(write_profile, cli) -> None:
     run = check(write_profile, cli, VALID_PROFILE.replace("count: 16", "count: !!int abc"))
-    assert run.err == "F:15:43: error: cannot read int value 'abc': invalid literal for int() with base 10: 'abc'\n"
+    assert run.err == "F:15:43: error: cannot read int value 'abc'\n"
 
 
 @pytest.mark.parametrize(

@@ -66,13 +66,40 @@ def test_multi_line_descriptions_are_refused(write_profile, cli: Callable[..., R
 
 
 def test_a_one_line_description_is_printed_verbatim(write_profile, tmp_path: Path, cli: Callable[..., Run]) -> None:
-    text = "Gateway \u00e9 \t<b>&amp; */ \\"
+    text = "Gateway \u00e9 \t<b>&amp; C:\\keys\\ * / *"  # backslashes mid-line are harmless in both comments
     quoted = text.replace("\\", "\\\\").replace("\t", "\\t")
     path = write_profile(VALID_PROFILE.replace("description: test profile", f'description: "{quoted}"'))
     assert cli("generate", path, "--out", tmp_path).code == 0
     header = (tmp_path / "demo" / "layout.hpp").read_text(encoding="utf-8").splitlines()
     assert header[3] == f"// Profile 'demo': {text}"
     assert header[4].startswith("// Target cortex-m4")
+
+
+@pytest.mark.parametrize("description, message", [
+    ("ends in a backslash \\\\", "must not end with a backslash: it would continue the generated header's comment onto the next line"),
+    ("ends in a backslash and blanks \\\\ \\t ", "must not end with a backslash"),
+    ("closes */ the fragment's comment", "must not contain '*/': it would end the linker fragment's comment"),
+    ("a lone \\ud800 surrogate", "has a lone surrogate ('\\ud800'), which no UTF-8 file can hold"),
+], ids=["trailing_backslash", "trailing_backslash_and_blanks", "comment_end", "lone_surrogate"])
+def test_a_description_that_would_break_a_generated_file_is_refused(write_profile, tmp_path: Path, cli: Callable[..., Run],
+                                                                    description: str, message: str) -> None:
+    """Each was accepted before: the backslash spliced the header's next line into the comment, the
+    surrogate crashed generate and report while check said ok."""
+    path = write_profile(VALID_PROFILE.replace("description: test profile", f'description: "{description}"'))
+    for command in (("check", path), ("generate", path, "--out", tmp_path / "out"), ("report", path)):
+        run = cli(*command)
+        assert (run.code, run.out) == (1, "")
+        assert run.err.startswith(f"{path}:3:14: error: description: ") and message in run.err, run.err
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_file_name_with_a_line_break_is_escaped_in_generated_comments(tmp_path: Path, cli: Callable[..., Run]) -> None:
+    path = tmp_path / "new\nline.yaml"
+    path.write_text(VALID_PROFILE, encoding="utf-8")
+    assert cli("generate", path, "--out", tmp_path / "out").code == 0
+    for name in ("layout.hpp", "layout.ld"):
+        lines = (tmp_path / "out" / "demo" / name).read_text(encoding="utf-8").splitlines()
+        assert "regenerate with `memplan generate new\\nline.yaml`." in lines[1], lines[1]
 
 
 # 3. Size limit counted in bytes ----------------------------------------------------------------

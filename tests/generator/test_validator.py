@@ -72,9 +72,29 @@ CASES: List[Tuple[str, List[Tuple[str, str]], List[str]]] = [
     ("schema_string", [("schema: 1", "schema: one")],
      ["1:9: error: schema: must be an integer (got str 'one')"]),
     ("count_float", [("count: 16", "count: 1.5")],
-     ["15:43: error: pools[1].count: must be an integer (got float 1.5)"]),
-    ("count_bool", [("count: 16", "count: yes")],
+     ["15:43: error: '1.5' is written with a fraction or an exponent: numbers in a profile are decimal or 0x hex integers"]),
+    ("count_bool", [("count: 16", "count: true")],
      ["15:43: error: pools[1].count: must be an integer (got bool True)"]),
+    ("count_yes_is_text", [("count: 16", "count: yes")],  # YAML 1.1 would read True
+     ["15:43: error: pools[1].count: must be an integer (got str 'yes')"]),
+    ("count_octal", [("count: 16", "count: 016")],  # YAML 1.1 would read 14
+     ["15:43: error: '016' is written with a leading zero (YAML 1.1 reads it as octal): numbers in a profile are decimal "
+      "or 0x hex integers"]),
+    ("count_octal_0o", [("count: 16", "count: 0o20")],
+     ["15:43: error: '0o20' is written with an octal form: numbers in a profile are decimal or 0x hex integers"]),
+    ("count_binary", [("count: 16", "count: 0b10000")],
+     ["15:43: error: '0b10000' is written with a binary form: numbers in a profile are decimal or 0x hex integers"]),
+    ("count_underscores", [("count: 16", "count: 1_6")],
+     ["15:43: error: '1_6' is written with underscores: numbers in a profile are decimal or 0x hex integers"]),
+    ("count_exponent", [("count: 16", "count: 16e0")],
+     ["15:43: error: '16e0' is written with a fraction or an exponent: numbers in a profile are decimal or 0x hex integers"]),
+    ("max_age_sexagesimal", [("max_age_s: 3600", "max_age_s: 1:00:00")],  # YAML 1.1 would read 3600
+     ["27:48: error: '1:00:00' is written with a base-60 form (YAML 1.1 reads 1:00:00 as 3600): numbers in a profile are "
+      "decimal or 0x hex integers"]),
+    ("count_infinity", [("count: 16", "count: .inf")],
+     ["15:43: error: '.inf' is written with infinity or not-a-number: numbers in a profile are decimal or 0x hex integers"]),
+    ("name_bool", [("name: demo", "name: true")],
+     ["2:7: error: name: must be a string (got bool True)"]),
     ("count_quoted", [("count: 16", "count: '16'")],
      ["15:43: error: pools[1].count: must be an integer (got str '16')"]),
     ("block_size_list", [("block_size: 256", "block_size: [256]")],
@@ -184,7 +204,7 @@ CASES: List[Tuple[str, List[Tuple[str, str]], List[str]]] = [
     ("size_fraction", [("  sram: 48KiB", "  sram: 1.5KiB")],
      ["11:9: error: budget.sram: not a size: '1.5KiB' (use bytes or a unit: B, KiB, MiB)"]),
     ("size_float", [("  sram: 48KiB", "  sram: 1.5")],
-     ["11:9: error: budget.sram: must be a size in bytes (got float 1.5)"]),
+     ["11:9: error: '1.5' is written with a fraction or an exponent: numbers in a profile are decimal or 0x hex integers"]),
     ("size_lowercase_unit", [("  sram: 48KiB", "  sram: 48kib")],
      ["11:9: error: budget.sram: not a size: '48kib' (use bytes or a unit: B, KiB, MiB)"]),
     ("description_two_lines", [("description: test profile", 'description: "two\\nlines"')],
@@ -221,7 +241,7 @@ def test_case_ids_are_unique() -> None:
     assert len(ids) == len(set(ids))
 
 
-@pytest.mark.parametrize("text", ["131072", "'131072'", "' 128 KiB '", "128KiB", "131072B", "'131072 B'"])
+@pytest.mark.parametrize("text", ["131072", "0x20000", "'131072'", "' 128 KiB '", "128KiB", "131072B", "'131072 B'"])
 def test_size_spellings_that_are_accepted(write_profile: Callable[..., Path], cli: Callable[..., Run],
                                           text: str) -> None:
     path = write_profile(VALID_PROFILE.replace("sram: {size: 128KiB}", f"sram: {{size: {text}}}"))
