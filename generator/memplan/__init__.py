@@ -6,4 +6,7 @@ __version__ = "0.1.0"
 # (`memplan diff` also reads the schemas listed as readable).
 PROFILE_SCHEMA = 1
 BUDGET_SCHEMA = "memplan-budget/2"
+# The runtime's MEMPLAN_LAYOUT_CONTRACT that generated headers are written for
+# (runtime/include/memplan/memplan.hpp; docs/layout-abi.md).
+LAYOUT_CONTRACT = 1
 READABLE_BUDGET_SCHEMAS = ("memplan-budget/1", BUDGET_SCHEMA)

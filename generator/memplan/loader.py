@@ -109,8 +109,14 @@ _NUMBER_LIKE = (
 )
 
 
+MAX_DIGITS = 40  # 2**128 has 39 digits; Python refuses to read more than 4300
+
+
 def _plain(node: ScalarNode, pos: Position, errors: List[Tuple[Position, str]]) -> YScalar:
     text = node.value
+    if len(text) > MAX_DIGITS and (_DECIMAL.fullmatch(text) or _HEX.fullmatch(text)):
+        errors.append((pos, f"a number of {len(text)} digits: no value in a profile needs more than {MAX_DIGITS}"))
+        return YScalar(None, pos, "null")
     if _DECIMAL.fullmatch(text):
         return YScalar(int(text), pos, "int")
     if _HEX.fullmatch(text):

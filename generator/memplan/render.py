@@ -11,7 +11,7 @@ from typing import Any, Dict, List
 
 import jinja2
 
-from memplan import BUDGET_SCHEMA, PROFILE_SCHEMA, __version__
+from memplan import BUDGET_SCHEMA, LAYOUT_CONTRACT, PROFILE_SCHEMA, __version__
 from memplan.planner import Plan, RegionPlan
 from memplan.target_abi import HOST_CORE
 
@@ -152,6 +152,7 @@ def view_model(plan: Plan, profile_bytes: bytes) -> Dict[str, Any]:
     regions = _shown_regions(plan)
     return {
         "stamp": stamp(profile_bytes),
+        "layout_contract": LAYOUT_CONTRACT,
         "profile_file": _comment_safe(os.path.basename(p.path)),
         "p": p,
         "plan": plan,

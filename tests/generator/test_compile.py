@@ -99,6 +99,10 @@ def _jobs(out: Path) -> List[Job]:
         jobs.append(Job(("wrong_plan", label), header, "medium", tuple(compiler), True))
     header = _edit_header(medium, edits / "gcm", r"(gcm_context_size = )616\b", r"\g<1>600")
     jobs.append(Job(("wrong_abi", "cortex-m4"), header, "medium", tuple(CORTEX_M4), True))
+    # A header generated for another layout contract than the runtime's (the handshake).
+    for label, compiler in (("host", HOST), ("cortex-m4", CORTEX_M4)):
+        header = _edit_header(medium, edits / f"contract-{label}", r"(MEMPLAN_LAYOUT_CONTRACT != )\d+", r"\g<1>999")
+        jobs.append(Job(("other_contract", label), header, "medium", tuple(compiler), True))
     return jobs
 
 
@@ -175,3 +179,18 @@ def test_wrong_abi_table_does_not_compile(results) -> None:
     result = results[("wrong_abi", "cortex-m4")]
     assert result.returncode != 0
     assert "mbedtls_gcm_context size differs from the generator's target table" in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize("label", ["host", "cortex-m4"])
+def test_header_of_another_layout_contract_does_not_compile(results, label: str) -> None:
+    """The handshake: a header generated for contract 999 against this runtime stops at its #error."""
+    result = results[("other_contract", label)]
+    assert result.returncode != 0
+    assert "#error" in result.stderr and "regenerate it with the memplan generator that matches the runtime" in result.stderr
+
+
+def test_generator_and_runtime_name_the_same_layout_contract() -> None:
+    from memplan import LAYOUT_CONTRACT
+
+    header = (REPO / "runtime" / "include" / "memplan" / "memplan.hpp").read_text(encoding="utf-8")
+    assert re.search(rf"^#define MEMPLAN_LAYOUT_CONTRACT {LAYOUT_CONTRACT}$", header, re.M)

@@ -91,6 +91,8 @@ CASES: List[Tuple[str, List[Tuple[str, str]], List[str]]] = [
     ("max_age_sexagesimal", [("max_age_s: 3600", "max_age_s: 1:00:00")],  # YAML 1.1 would read 3600
      ["27:48: error: '1:00:00' is written with a base-60 form (YAML 1.1 reads 1:00:00 as 3600): numbers in a profile are "
       "decimal or 0x hex integers"]),
+    ("count_5000_digits", [("count: 16", "count: " + "9" * 5000)],  # Python cannot even read it (4300-digit limit)
+     ["15:43: error: a number of 5000 digits: no value in a profile needs more than 40"]),
     ("count_infinity", [("count: 16", "count: .inf")],
      ["15:43: error: '.inf' is written with infinity or not-a-number: numbers in a profile are decimal or 0x hex integers"]),
     ("name_bool", [("name: demo", "name: true")],

@@ -1,6 +1,13 @@
 // Everything a generated layout.hpp and a firmware need from the runtime.
 #pragma once
 
+// The layout contract this runtime implements: what a generated layout.hpp
+// declares and constructs (storage types and sections, pool state words,
+// constructor arguments; docs/layout-abi.md). A generated header names the
+// contract it was generated for and refuses to compile against another one.
+// Bump it with the generator's LAYOUT_CONTRACT whenever either side changes.
+#define MEMPLAN_LAYOUT_CONTRACT 1
+
 #include <cstddef>
 
 #include "memplan/buffer.hpp"

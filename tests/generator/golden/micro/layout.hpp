@@ -11,6 +11,10 @@
 
 #include <memplan/memplan.hpp>
 
+#if !defined(MEMPLAN_LAYOUT_CONTRACT) || MEMPLAN_LAYOUT_CONTRACT != 1
+#error "memplan: this layout was generated for layout contract 1 and the memplan runtime on the include path implements another: regenerate it with the memplan generator that matches the runtime"
+#endif
+
 namespace memplan {
 namespace micro {
 
