@@ -25,11 +25,12 @@ _SURROGATE_RE = re.compile("[\ud800-\udfff]")
 DESCRIPTION_RE = re.compile(r"^[^\x00-\x08\x0a-\x1f\x7f\u202a-\u202e\u2066-\u2069]*$")
 UNITS = {None: 1, "B": 1, "KiB": 1024, "MiB": 1024 * 1024}
 MAX_NAME = 32
-MAX_REGION_SIZE = 1 << 32
+MAX_REGION_SIZE = (1 << 32) - 1  # every size must fit a Cortex-M core's 32-bit size_t
 MAX_POOLS = 32
 MAX_BLOCK_SIZE = 1 << 20
 MAX_BLOCK_COUNT = 65535
 MAX_SESSIONS = 1024
+MAX_KEY_SLOTS = 255  # the runtime's kMaxKeySlots (SessionRecord::key_slot is a byte); init() refuses more
 MAX_WORKSPACE_BUFFER = 1 << 20
 MIN_CACHE_LINE = 32  # the session's hot fields take 32 bytes and must share one line
 MAX_CACHE_LINE = 256
@@ -216,7 +217,7 @@ def validate(tree: YNode, filename: str) -> Profile:
     sessions_node = c.child(root, "sessions")
     sessions_map = c.mapping(sessions_node, "sessions", ("count", "key_slots", "region"), ("count", "key_slots")) if sessions_node else None
     count = c.integer(c.child(sessions_map, "count"), "sessions.count", 1, MAX_SESSIONS)
-    key_slots = c.integer(c.child(sessions_map, "key_slots"), "sessions.key_slots", 1, MAX_SESSIONS)
+    key_slots = c.integer(c.child(sessions_map, "key_slots"), "sessions.key_slots", 1, MAX_KEY_SLOTS)
     sessions_region = region_ref(c.child(sessions_map, "region"), "sessions.region")
 
     workspace_node = c.child(root, "workspace")
@@ -392,7 +393,12 @@ def _pools(c: _Checker, node: Optional[YNode], region_ref: Callable[[Optional[YN
             # Blocks hold the free-list link and any scalar type: keep them 8-byte aligned.
             c.error(block_node.position, f"{path}.block_size", f"must be a multiple of 8 (got {block_size})")
             block_size = None
-        count = c.integer(c.child(m, "count"), f"{path}.count", 1, MAX_BLOCK_COUNT)
+        count_node = c.child(m, "count")
+        count = c.integer(count_node, f"{path}.count", 1, MAX_BLOCK_COUNT)
+        if count is not None and block_size is not None and count_node is not None and count * block_size > MAX_REGION_SIZE:
+            c.error(count_node.position, f"{path}.count", f"{count} blocks of {block_size} B are {count * block_size} B, more than a 32-bit "
+                                                          f"size holds ({MAX_REGION_SIZE} B): a Cortex-M core cannot address the array")
+            count = None
         usage = _usage(c, c.child(m, "usage"), f"{path}.usage")
         if usage is not None and block_size is not None and crypto is not None:
             usage_node = c.child(m, "usage")

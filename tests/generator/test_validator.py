@@ -8,6 +8,7 @@ written in the edited text) and that nothing else is reported.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Callable, List, Tuple
 
@@ -31,8 +32,13 @@ CASES: List[Tuple[str, List[Tuple[str, str]], List[str]]] = [
      ["15:43: error: pools[1].count: must be <= 65535 (got 65536)"]),
     ("sessions_zero", [("  count: 8\n", "  count: 0\n")],
      ["19:10: error: sessions.count: must be > 0 (got 0)"]),
-    ("key_slots_too_many", [("key_slots: 8", "key_slots: 1025")],
-     ["20:14: error: sessions.key_slots: must be <= 1024 (got 1025)"]),
+    ("key_slots_too_many", [("key_slots: 8", "key_slots: 256")],  # the runtime's init() refuses more than 255
+     ["20:14: error: sessions.key_slots: must be <= 255 (got 256)"]),
+    ("region_over_32_bits", [("    sram: {size: 128KiB}", "    sram: {size: 4194304KiB}")],
+     ["8:18: error: target.regions.sram.size: must be <= 4294967295 (got 4294967296)"]),
+    ("pool_over_32_bits", [("{name: large, block_size: 4096, count: 4,", "{name: large, block_size: 1048576, count: 4096,")],
+     ["17:47: error: pools[3].count: 4096 blocks of 1048576 B are 4294967296 B, more than a 32-bit size holds (4294967295 B): "
+      "a Cortex-M core cannot address the array"]),
     ("workspace_not_multiple_of_16", [("buffer_size: 2048", "buffer_size: 2040")],
      ["22:16: error: workspace.buffer_size: must be a multiple of 16, the AES block size (got 2040)"]),
     ("workspace_too_small", [("buffer_size: 2048", "buffer_size: 8")],
@@ -276,3 +282,18 @@ def test_errors_of_every_profile_are_reported(write_profile: Callable[..., Path]
         f"{first}:25:13: error: crypto.tag_size: must be <= 16 (got 17)",
         f"{second}:15:43: error: pools[1].count: must be > 0 (got 0)",
     ]
+
+
+def test_key_slot_limit_is_the_runtimes(write_profile: Callable[..., Path], cli: Callable[..., Run]) -> None:
+    """The runtime's init() refuses more than kMaxKeySlots key slots: the generator refuses exactly the same
+    (255 builds a layout, 256 is an error at its position), so no accepted profile boot-fails at init()."""
+    from conftest import REPO
+    from memplan import validator
+
+    session = (REPO / "runtime" / "include" / "memplan" / "session.hpp").read_text(encoding="utf-8")
+    runtime_limit = int(re.search(r"kMaxKeySlots = (\d+);", session).group(1))  # type: ignore[union-attr]
+    assert validator.MAX_KEY_SLOTS == runtime_limit == 255
+    big = VALID_PROFILE.replace("  sram: 48KiB", "  sram: 256KiB").replace("    sram: {size: 128KiB}", "    sram: {size: 256KiB}")
+    assert cli("check", write_profile(big.replace("key_slots: 8", "key_slots: 255"))).code == 0
+    run = cli("check", write_profile(big.replace("key_slots: 8", "key_slots: 256")))
+    assert run.code == 1 and "sessions.key_slots: must be <= 255 (got 256)" in run.err
