@@ -6,7 +6,6 @@ describes the same rules for editors, and a test keeps the two in step.
 
 from __future__ import annotations
 
-import keyword
 import re
 from typing import Callable, Dict, List, Optional, Tuple
 
@@ -14,6 +13,7 @@ from memplan import PROFILE_SCHEMA
 from memplan.diagnostics import Diagnostic, Position, ProfileError
 from memplan.loader import YList, YMap, YNode, YScalar, load_file
 from memplan.model import AEADS, CORES, GCM_IV_BYTES, USAGES, Crypto, PoolSpec, Profile, Sessions, Target, Workspace
+from memplan.reserved import CPP_KEYWORDS, LIBRARY_MACROS, RESERVED_IDENTIFIER
 
 NAME_RE = re.compile(r"^[a-z_][a-z0-9_]*$")  # profile names become namespaces and file names
 IDENT_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -39,8 +39,8 @@ RESERVED = {"memory", "Memory", "config", "SessionSlot", "pools", "workspace", "
 # Profile names become `namespace memplan::<name>`: they must not be a name the
 # runtime already declares in namespace memplan (functions, namespaces), nor
 # `std` or `memplan`, or the header would not compile.
-RUNTIME_NAMES = {"std", "memplan", "detail", "abi", "to_string", "secure_wipe", "usage_bit", "init_layout", "mbedtls_calloc_calls",
-                 "linux", "unix"}  # the last two are macros in GNU mode (-std=gnu++17)
+RUNTIME_NAMES = {"std", "memplan", "detail", "abi", "to_string", "secure_wipe", "secure_wipe_aligned8", "usage_bit", "init_layout",
+                 "mbedtls_calloc_calls", "posix_file_system"}
 # Reserved for the implementation (C++ [lex.name]) and mbedTLS's own names.
 RESERVED_NAME_RE = re.compile(r"__|^mbedtls_|^psa_")
 
@@ -130,7 +130,7 @@ class _Checker:
         if not pattern.fullmatch(text) or len(text) > MAX_NAME:  # fullmatch: `$` alone accepts a trailing newline
             self.error(node.position, path, f"{what} must match {pattern.pattern} and have at most {MAX_NAME} characters (got {text!r})")
             return None
-        if keyword.iskeyword(text) or text in _CPP_KEYWORDS:
+        if text in CPP_KEYWORDS:
             self.error(node.position, path, f"{text!r} is a C++ keyword")
             return None
         return text
@@ -143,16 +143,6 @@ class _Checker:
             self.error(node.position, path, f"must be one of {', '.join(choices)} (got {text!r})")
             return None
         return text
-
-
-_CPP_KEYWORDS = set(
-    "alignas alignof and and_eq asm auto bitand bitor bool break case catch char char16_t char32_t class "
-    "compl const constexpr const_cast continue decltype default delete do double dynamic_cast else enum "
-    "explicit export extern false float for friend goto if inline int long mutable namespace new noexcept "
-    "not not_eq nullptr operator or or_eq private protected public register reinterpret_cast return short "
-    "signed sizeof static static_assert static_cast struct switch template this thread_local throw true try "
-    "typedef typeid typename union unsigned using virtual void volatile wchar_t while xor xor_eq".split()
-)
 
 
 def _join(path: str, key: str) -> str:
@@ -435,7 +425,7 @@ def _generated_name_clashes(c: _Checker, pools: List[PoolSpec], regions: Dict[st
     two different names must never paste into the same symbol."""
     cpp: Dict[str, str] = {name: "the generated header" for name in _FIXED_CPP_NAMES}
     linker: Dict[str, str] = {name: name.replace("_", " ") for name in _FIXED_LINKER_NAMES}
-    owners = [(f"target.regions.{r}", f"region {r!r}", [f"{r}_used"], [r]) for r in regions]
+    owners = [(f"target.regions.{r}", f"region {r!r}", [f"{r}_used", f"{r}_budget", f"{r}_planned"], [r]) for r in regions]
     owners += [
         (
             f"pools[{p.index}].name",
@@ -446,6 +436,11 @@ def _generated_name_clashes(c: _Checker, pools: List[PoolSpec], regions: Dict[st
         for p in pools
     ]
     for path, owner, cpp_names, linker_names in owners:
+        bad = next((n for n in cpp_names if RESERVED_IDENTIFIER.search(n) or n in LIBRARY_MACROS), None)
+        if bad is not None:
+            why = "a library macro" if bad in LIBRARY_MACROS else "an identifier C++ reserves (a double underscore, or _ and a capital)"
+            c.error(positions.get(path), path, f"generates the C++ name '{bad}', {why}; rename it")
+            continue
         clash = next(((n, cpp[n]) for n in cpp_names if n in cpp), None) or next(((n, linker[n]) for n in linker_names if n in linker), None)
         if clash is not None:
             c.error(positions.get(path), path, f"generates the symbol name '{clash[0]}', which {clash[1]} also uses; rename one of them")
@@ -514,6 +509,10 @@ def _profile_name(c: _Checker, root: YMap) -> Optional[str]:
         name = None
     if name is not None and name in RESERVED:
         c.error(_position_of(name_node, root.position), "name", f"{name!r} is reserved by the generated header")
+        name = None
+    if name is not None and name in LIBRARY_MACROS:
+        c.error(_position_of(name_node, root.position), "name",
+                f"{name!r} is a macro of the C or C++ library (glibc, newlib): as a namespace name it would not compile")
         name = None
     return name
 

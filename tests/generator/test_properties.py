@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import keyword
 import re
 import string
 import subprocess
@@ -36,7 +35,8 @@ from memplan.model import AEADS, CORES, USAGES
 from memplan.planner import plan, plan_for_abi
 from memplan.render import OUTPUT_FILES
 from memplan.target_abi import COMPILER_BY_CORE
-from memplan.validator import _CPP_KEYWORDS, RESERVED, RUNTIME_NAMES, validate
+from memplan.reserved import CPP_KEYWORDS, LIBRARY_MACROS
+from memplan.validator import RESERVED, RUNTIME_NAMES, validate
 from test_planner import _check_region
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -115,7 +115,9 @@ def test_corrupted_valid_profile_fails_cleanly(position: int, insert: str) -> No
 
 
 def _usable_name(name: str) -> bool:
-    return not keyword.iskeyword(name) and name not in _CPP_KEYWORDS and name not in RESERVED and name not in RUNTIME_NAMES
+    """What the validator accepts as a name, and as a part of the C++ names it generates."""
+    return (name not in CPP_KEYWORDS and name not in LIBRARY_MACROS and name not in RESERVED and name not in RUNTIME_NAMES
+            and "__" not in name and not name.endswith("_"))
 
 
 NAME = st.from_regex(r"[a-z][a-z0-9_]{0,11}", fullmatch=True).filter(_usable_name)

@@ -254,7 +254,7 @@ def test_keys_with_line_breaks_names_reserved_for_the_implementation_and_bidi_de
         "key": (text.replace("schema: 1", '"sch\\nema": 1\nschema: 1'), "mapping key 'sch\\nema' contains control characters"),
         "dunder": (text.replace("name: medium", "name: a__b"), "'a__b' is reserved"),
         "mbedtls": (text.replace("name: medium", "name: mbedtls_gcm_context"), "'mbedtls_gcm_context' is reserved"),
-        "linux": (text.replace("name: medium", "name: linux"), "'linux' is a name the memplan runtime already uses"),
+        "linux": (text.replace("name: medium", "name: linux"), "'linux' is a macro of the C or C++ library"),
         "bidi": (text.replace("description: Cortex-M4 gateway, 8 concurrent sessions", 'description: "Cortex-M4 \\u202egateway"'),
                  "description: must be one line"),
     }

@@ -16,7 +16,6 @@ import ast
 import copy
 import inspect
 import json
-import keyword
 import re
 import sys
 from typing import Any, Dict, List, Tuple
@@ -28,6 +27,7 @@ from conftest import REPO, SHIPPED, VALID_PROFILE
 from memplan import PROFILE_SCHEMA, model, validator
 from memplan.diagnostics import ProfileError
 from memplan.loader import load_text
+from memplan.reserved import CPP_KEYWORDS, LIBRARY_MACROS
 
 SCHEMA_PATH = REPO / "profiles" / "profile.schema.json"
 
@@ -332,7 +332,7 @@ def test_choices_match(schema: Dict[str, Any], recorded: Dict[str, list]) -> Non
 
 
 def _keywords_matching(pattern: "re.Pattern[str]") -> List[str]:
-    return sorted(k for k in set(keyword.kwlist) | validator._CPP_KEYWORDS if pattern.fullmatch(k))
+    return sorted(k for k in CPP_KEYWORDS if pattern.fullmatch(k))
 
 
 def test_identifiers_match(schema: Dict[str, Any], recorded: Dict[str, list]) -> None:
@@ -346,7 +346,8 @@ def test_identifiers_match(schema: Dict[str, Any], recorded: Dict[str, list]) ->
         assert sorted(refused) == _keywords_matching(pattern), path
     name_rules = schema["properties"]["name"]["allOf"]
     reserved = [part["not"]["enum"] for part in name_rules if "enum" in part.get("not", {})]
-    assert reserved == [sorted(validator.RESERVED | validator.RUNTIME_NAMES)]
+    macros = {m for m in LIBRARY_MACROS if validator.NAME_RE.fullmatch(m)}
+    assert reserved == [sorted(validator.RESERVED | validator.RUNTIME_NAMES | macros)]
     refused_patterns = [part["not"]["pattern"] for part in name_rules if "pattern" in part.get("not", {})]
     assert refused_patterns == [validator.RESERVED_NAME_RE.pattern]
     regions = schema_at(schema, "target.regions")
@@ -427,7 +428,9 @@ CASES: List[Tuple[Dict[str, Any], bool]] = [
     ({"name": "9lives"}, False),
     ({"name": "_x"}, True),
     ({"name": "class"}, False),
-    ({"name": "lambda"}, False),
+    ({"name": "lambda"}, True),  # a Python keyword, a fine C++ name
+    ({"name": "errno"}, False),  # a C library macro
+    ({"name": "co_await"}, False),
     ({"name": "memory"}, False),
     ({"name": "demo\n"}, False),
     ({"name": 5}, False),
@@ -477,7 +480,7 @@ CASES: List[Tuple[Dict[str, Any], bool]] = [
     ({"pools[1].usage": "message"}, False),
     ({"pools[1].region": "ccm"}, True),
     ({"pools[1].region": "int"}, False),
-    ({"pools[1].region": "None"}, False),
+    ({"pools[1].region": "int"}, False),  # a C++ keyword
     ({"pools[1].region": "x y"}, False),
     ({"pools[1].name": "struct"}, False),
     ({"pools[1].name": "Small"}, False),
