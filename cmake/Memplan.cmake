@@ -1,4 +1,4 @@
-# memplan's CMake API (contract in DESIGN.md):
+# memplan's CMake API (the README's "In a product's CMake build" documents it):
 #
 #   memplan_add_layout(<target> PROFILE <file.yaml> [OUTPUT_DIR <dir>])
 #     An INTERFACE library whose include directory holds <name>/layout.hpp

@@ -221,13 +221,14 @@ def _write_header(directory: Path, text: str) -> Tuple[str, Path]:
     return profile.name, header
 
 
-def _compile_all(jobs: List[Tuple[Path, str, str]], mbedtls: Path) -> List[subprocess.CompletedProcess]:
+def _compile_all(jobs: List[Tuple[Path, str, str]], mbedtls: Path, std: str = "c++17") -> List[subprocess.CompletedProcess]:
     """(include directory, profile name, core) -> -fsyntax-only of a TU that initializes the layout, all at once."""
     def one(index_job: Tuple[int, Tuple[Path, str, str]]) -> subprocess.CompletedProcess:
         index, (directory, name, core) = index_job
-        source = directory / f"tu{index}.cpp"
+        source = directory / f"tu{index}-{std}.cpp"
         source.write_text(f'#include "{name}/layout.hpp"\nint main() {{ return memplan::{name}::memory().init() ? 0 : 1; }}\n', encoding="utf-8")
-        return run_compiler([*COMPILER_BY_CORE[core], "-Wall", "-Wextra", "-Werror", *cxx_include_flags(mbedtls), f"-I{directory}",
+        flags = [f for f in cxx_include_flags(mbedtls) if not f.startswith("-std=")]
+        return run_compiler([*COMPILER_BY_CORE[core], f"-std={std}", "-Wall", "-Wextra", "-Werror", *flags, f"-I{directory}",
                              "-fsyntax-only", str(source)])
 
     with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
@@ -269,8 +270,9 @@ def test_random_valid_profile_plans_exactly_and_its_header_compiles(compilers: P
         assert (code, err) == (0, "")
         name, _ = _write_header(directory, text)
         cores = ["host"] + ([profile.target.core] if profile.target.core != "host" else [])
-        for core, compiled in zip(cores, _compile_all([(directory, name, core) for core in cores], compilers)):
-            assert compiled.returncode == 0, f"{core}:\n{text}\n{compiled.stderr}"
+        for std in ("c++17", "c++20"):  # a product may build at either
+            for core, compiled in zip(cores, _compile_all([(directory, name, core) for core in cores], compilers, std)):
+                assert compiled.returncode == 0, f"{core} -std={std}:\n{text}\n{compiled.stderr}"
 
 
 @settings(max_examples=4, **COMPILE_SETTINGS)
