@@ -86,6 +86,11 @@ class PoolPlan:
     def usage_mask_literal(self) -> str:
         return f"0x{self.usage_mask:x}u"
 
+    @property
+    def usage_flags(self) -> str:
+        """The usage mask as the runtime's named flags, for the generated header."""
+        return " | ".join(f"usage_bit(Usage::{u.capitalize()})" for u in USAGES if self.usage_mask & (1 << USAGES.index(u)))
+
 
 @dataclass
 class Plan:

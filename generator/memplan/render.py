@@ -162,7 +162,8 @@ def view_model(plan: Plan, profile_bytes: bytes) -> Dict[str, Any]:
         "region_names": ", ".join(r.name for r in regions),
         "section_prefix": f".memplan.{p.name}.",
         "workspace_bytes": p.workspace.buffer_size * len(plan.workspace_buffers),
-        "key_slot_align": plan.region(p.sessions.region).objects[-1].align,
+        "pools_by_storage": {pool.storage_symbol: pool for pool in plan.pools},
+        "pools_by_state": {pool.state_symbol: pool for pool in plan.pools},
         "table": [
             {
                 "name": r.name,

@@ -252,7 +252,7 @@ def build(mbedtls: Path, work: Path) -> Images:
         "host_of_arm": ("armo", out, TU.format(name="armo")),
         # pool small's storage in pool big's section.
         "host_wrong_section": ("hosty", _variant(out, work, "host_wrong_section", "hosty", header_edits=[
-            (r'(pool_small_storage\[\d+\]\n\s+__attribute__\(\(section\(")[^"]+', r"\g<1>.memplan.hosty.pool.big")]),
+            (r'(pool_small_storage\[[^\]]+\]\n\s+__attribute__\(\(section\(")[^"]+', r"\g<1>.memplan.hosty.pool.big")]),
             TU.format(name="hosty")),
         "arm_ok": ("armo", out, TU.format(name="armo")),
         # pool big aligned to 16 only, and the fragment puts it 16 bytes past a 32-byte boundary.
@@ -262,7 +262,7 @@ def build(mbedtls: Path, work: Path) -> Images:
             TU.format(name="armo")),
         # pool small's storage in .bss instead of its own section.
         "arm_wrong_section": ("armo", _variant(out, work, "arm_wrong_section", "armo", header_edits=[
-            (r'(pool_small_storage\[\d+\]\n\s+__attribute__\(\(section\(")[^"]+', r"\g<1>.bss")]),
+            (r'(pool_small_storage\[[^\]]+\]\n\s+__attribute__\(\(section\(")[^"]+', r"\g<1>.bss")]),
             TU.format(name="armo")),
         "arm_malloc": ("armo", out, MALLOC_TU),
         # The product's script forgot `INCLUDE armo/layout.ld`: the layout's sections land where ld puts orphans.

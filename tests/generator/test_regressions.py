@@ -174,7 +174,7 @@ def test_lookalike_names_that_do_not_clash_generate_unique_symbols(write_profile
     run = cli("generate", path, "--out", tmp_path)
     assert run.code == 0, run.err
     header = (tmp_path / "demo" / "layout.hpp").read_text()
-    namespace = header[header.index("// Pool storage"):]  # after the config and abi namespaces
+    namespace = header[header.index("// Storage, in the linker fragment's order"):]  # after the config and abi namespaces
     declared = re.findall(r"^(?:alignas\(\d+\) )?inline [\w:<>* ]*?\b(\w+)(?:\[| ?\{| =)", namespace, re.M)
     assert len(declared) > 20 and len(declared) == len(set(declared)), sorted(declared)
     script = (tmp_path / "demo" / "layout.ld").read_text()

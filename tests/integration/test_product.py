@@ -71,7 +71,7 @@ def test_touching_the_profile_regenerates_and_unchanged_headers_rebuild_nothing(
     out = build(host_product / "build").stdout
     assert "memplan generate" in out and "main.cpp" in out
     header = (host_product / "build" / "memplan" / "gateway_layout" / "gateway" / "layout.hpp").read_text()
-    assert "pool_messages_storage[6144]" in header
+    assert "pool_messages_block_count = 6;" in header
     assert run([host_product / "build" / "gateway"], cwd=host_product).returncode == 0
 
 

@@ -27,6 +27,16 @@ inline constexpr std::size_t key_slot_count = 16;
 inline constexpr std::size_t workspace_buffer_size = 8192;
 inline constexpr std::uint16_t key_bits = 256;
 inline constexpr std::uint8_t tag_size = 16;
+inline constexpr std::uint32_t pool_tiny_block_size = 64;  // pools[0]
+inline constexpr std::uint32_t pool_tiny_block_count = 64;
+inline constexpr std::uint32_t pool_small_block_size = 256;  // pools[1]
+inline constexpr std::uint32_t pool_small_block_count = 32;
+inline constexpr std::uint32_t pool_medium_block_size = 1024;  // pools[2]
+inline constexpr std::uint32_t pool_medium_block_count = 16;
+inline constexpr std::uint32_t pool_large_block_size = 4096;  // pools[3]
+inline constexpr std::uint32_t pool_large_block_count = 16;
+inline constexpr std::uint32_t pool_jumbo_block_size = 16384;  // pools[4]
+inline constexpr std::uint32_t pool_jumbo_block_count = 4;
 inline constexpr std::size_t dtcm_budget = 65536;  // budget.dtcm
 inline constexpr std::size_t sram_budget = 262144;  // budget.sram
 }  // namespace config
@@ -59,28 +69,6 @@ inline constexpr std::size_t sram_planned = 155664;  // 0 B of it padding
 #error "memplan: this layout was planned for cortex-m7 and x86-64 hosts only"
 #endif
 
-// Pool storage: one array and one section per size class; the in-use bits of
-// each class (one bit per block) in a pool_state section beside it.
-alignas(32) inline std::uint8_t pool_tiny_storage[4096]
-    __attribute__((section(".memplan.large.pool.tiny")));  // 64 x 64 B
-inline std::uint32_t pool_tiny_state[2] __attribute__((section(".memplan.large.pool_state.tiny")));
-alignas(32) inline std::uint8_t pool_small_storage[8192]
-    __attribute__((section(".memplan.large.pool.small")));  // 32 x 256 B
-inline std::uint32_t pool_small_state[1] __attribute__((section(".memplan.large.pool_state.small")));
-alignas(32) inline std::uint8_t pool_medium_storage[16384]
-    __attribute__((section(".memplan.large.pool.medium")));  // 16 x 1024 B
-inline std::uint32_t pool_medium_state[1] __attribute__((section(".memplan.large.pool_state.medium")));
-alignas(32) inline std::uint8_t pool_large_storage[65536]
-    __attribute__((section(".memplan.large.pool.large")));  // 16 x 4096 B
-inline std::uint32_t pool_large_state[1] __attribute__((section(".memplan.large.pool_state.large")));
-alignas(32) inline std::uint8_t pool_jumbo_storage[65536]
-    __attribute__((section(".memplan.large.pool.jumbo")));  // 4 x 16384 B
-inline std::uint32_t pool_jumbo_state[1] __attribute__((section(".memplan.large.pool_state.jumbo")));
-
-// Workspace: input[2], output[2] (double-buffered) and scratch.
-alignas(32) inline std::uint8_t workspace_storage[40960]
-    __attribute__((section(".memplan.large.workspace")));
-
 // Sessions: the hot fields (key context, nonce counter, message count) share
 // the first cache line of each slot; the layout below is checked, not hoped for.
 struct alignas(32) SessionSlot {
@@ -93,13 +81,38 @@ static_assert(offsetof(SessionRecord, key_loaded_at_s) == abi::session_hot_end, 
 static_assert(offsetof(SessionRecord, key_loaded_at_s) <= config::cache_line, "memplan: hot session fields span more than one cache line");
 static_assert(sizeof(SessionSlot) == 64, "memplan: session slot size differs from the plan");
 static_assert(alignof(SessionSlot) == 32, "memplan: session slot is not cache-line aligned");
-inline SessionSlot session_slots[16] __attribute__((section(".memplan.large.sessions")));
 
 // Key slots: expanded AES keys and GHASH tables, one mbedTLS GCM context each.
 static_assert(sizeof(mbedtls_gcm_context) == abi::gcm_context_size, "memplan: mbedtls_gcm_context size differs from the generator's target table");
 static_assert(alignof(mbedtls_gcm_context) == abi::gcm_context_align, "memplan: mbedtls_gcm_context alignment differs from the generator's target table");
+
+// Storage, in the linker fragment's order: per region, each object with its
+// offset from the region's start (cortex-m7) and its size. Pools keep
+// one array per size class and their in-use bits (one per block) apart from
+// the blocks; the workspace holds input[2], output[2] (double-buffered) and scratch.
+// Region dtcm: 55968 of its 65536 B budget.
+alignas(32) inline std::uint8_t pool_tiny_storage[config::pool_tiny_block_count * config::pool_tiny_block_size]
+    __attribute__((section(".memplan.large.pool.tiny")));  // +0: 64 x 64 B
+inline std::uint32_t pool_tiny_state[2] __attribute__((section(".memplan.large.pool_state.tiny")));  // +4096: 8 B
+alignas(32) inline std::uint8_t workspace_storage[40960]
+    __attribute__((section(".memplan.large.workspace")));  // +4128: 40960 B
+inline SessionSlot session_slots[16] __attribute__((section(".memplan.large.sessions")));  // +45088: 1024 B
 alignas(32) inline mbedtls_gcm_context key_slots[16]
-    __attribute__((section(".memplan.large.key_slots")));
+    __attribute__((section(".memplan.large.key_slots")));  // +46112: 9856 B
+
+// Region sram: 155664 of its 262144 B budget.
+alignas(32) inline std::uint8_t pool_small_storage[config::pool_small_block_count * config::pool_small_block_size]
+    __attribute__((section(".memplan.large.pool.small")));  // +0: 32 x 256 B
+alignas(32) inline std::uint8_t pool_medium_storage[config::pool_medium_block_count * config::pool_medium_block_size]
+    __attribute__((section(".memplan.large.pool.medium")));  // +8192: 16 x 1024 B
+alignas(32) inline std::uint8_t pool_large_storage[config::pool_large_block_count * config::pool_large_block_size]
+    __attribute__((section(".memplan.large.pool.large")));  // +24576: 16 x 4096 B
+alignas(32) inline std::uint8_t pool_jumbo_storage[config::pool_jumbo_block_count * config::pool_jumbo_block_size]
+    __attribute__((section(".memplan.large.pool.jumbo")));  // +90112: 4 x 16384 B
+inline std::uint32_t pool_small_state[1] __attribute__((section(".memplan.large.pool_state.small")));  // +155648: 4 B
+inline std::uint32_t pool_medium_state[1] __attribute__((section(".memplan.large.pool_state.medium")));  // +155652: 4 B
+inline std::uint32_t pool_large_state[1] __attribute__((section(".memplan.large.pool_state.large")));  // +155656: 4 B
+inline std::uint32_t pool_jumbo_state[1] __attribute__((section(".memplan.large.pool_state.jumbo")));  // +155660: 4 B
 
 // RAM budgets: the compiler recomputes each region from its own sizeof and
 // alignof, in the linker fragment's order, and refuses a layout that does not fit.
@@ -127,11 +140,16 @@ static_assert(sram_used <= config::sram_budget, "memplan: region sram is over it
 
 // Runtime objects over the storage: constant-initialized (no static-init order,
 // no guard variables), usable from any translation unit.
-inline Pool pool_tiny{"tiny", pool_tiny_storage, 64, 64, pool_tiny_state, 0xbu};
-inline Pool pool_small{"small", pool_small_storage, 256, 32, pool_small_state, 0x4u};
-inline Pool pool_medium{"medium", pool_medium_storage, 1024, 16, pool_medium_state, 0x4u};
-inline Pool pool_large{"large", pool_large_storage, 4096, 16, pool_large_state, 0x4u};
-inline Pool pool_jumbo{"jumbo", pool_jumbo_storage, 16384, 4, pool_jumbo_state, 0x4u};
+inline Pool pool_tiny{"tiny", pool_tiny_storage, config::pool_tiny_block_size,
+                         config::pool_tiny_block_count, pool_tiny_state, usage_bit(Usage::Key) | usage_bit(Usage::Nonce) | usage_bit(Usage::Context)};
+inline Pool pool_small{"small", pool_small_storage, config::pool_small_block_size,
+                         config::pool_small_block_count, pool_small_state, usage_bit(Usage::Message)};
+inline Pool pool_medium{"medium", pool_medium_storage, config::pool_medium_block_size,
+                         config::pool_medium_block_count, pool_medium_state, usage_bit(Usage::Message)};
+inline Pool pool_large{"large", pool_large_storage, config::pool_large_block_size,
+                         config::pool_large_block_count, pool_large_state, usage_bit(Usage::Message)};
+inline Pool pool_jumbo{"jumbo", pool_jumbo_storage, config::pool_jumbo_block_size,
+                         config::pool_jumbo_block_count, pool_jumbo_state, usage_bit(Usage::Message)};
 inline Pool* const pool_list[config::pool_count] = {&pool_tiny, &pool_small, &pool_medium, &pool_large, &pool_jumbo};
 inline Pools pools{pool_list, config::pool_count};
 inline Workspace workspace{workspace_storage, config::workspace_buffer_size};

@@ -27,6 +27,12 @@ inline constexpr std::size_t key_slot_count = 2;
 inline constexpr std::size_t workspace_buffer_size = 128;
 inline constexpr std::uint16_t key_bits = 128;
 inline constexpr std::uint8_t tag_size = 16;
+inline constexpr std::uint32_t pool_key_block_size = 32;  // pools[0]
+inline constexpr std::uint32_t pool_key_block_count = 8;
+inline constexpr std::uint32_t pool_message_block_size = 128;  // pools[1]
+inline constexpr std::uint32_t pool_message_block_count = 4;
+inline constexpr std::uint32_t pool_frame_block_size = 256;  // pools[2]
+inline constexpr std::uint32_t pool_frame_block_count = 2;
 inline constexpr std::size_t sram_budget = 4096;  // budget.sram
 }  // namespace config
 
@@ -56,22 +62,6 @@ inline constexpr std::size_t sram_planned = 3328;  // 52 B of it padding
 #error "memplan: this layout was planned for cortex-m0 and x86-64 hosts only"
 #endif
 
-// Pool storage: one array and one section per size class; the in-use bits of
-// each class (one bit per block) in a pool_state section beside it.
-alignas(32) inline std::uint8_t pool_key_storage[256]
-    __attribute__((section(".memplan.micro.pool.key")));  // 8 x 32 B
-inline std::uint32_t pool_key_state[1] __attribute__((section(".memplan.micro.pool_state.key")));
-alignas(32) inline std::uint8_t pool_message_storage[512]
-    __attribute__((section(".memplan.micro.pool.message")));  // 4 x 128 B
-inline std::uint32_t pool_message_state[1] __attribute__((section(".memplan.micro.pool_state.message")));
-alignas(32) inline std::uint8_t pool_frame_storage[512]
-    __attribute__((section(".memplan.micro.pool.frame")));  // 2 x 256 B
-inline std::uint32_t pool_frame_state[1] __attribute__((section(".memplan.micro.pool_state.frame")));
-
-// Workspace: input[2], output[2] (double-buffered) and scratch.
-alignas(32) inline std::uint8_t workspace_storage[640]
-    __attribute__((section(".memplan.micro.workspace")));
-
 // Sessions: the hot fields (key context, nonce counter, message count) share
 // the first cache line of each slot; the layout below is checked, not hoped for.
 struct alignas(32) SessionSlot {
@@ -84,13 +74,30 @@ static_assert(offsetof(SessionRecord, key_loaded_at_s) == abi::session_hot_end, 
 static_assert(offsetof(SessionRecord, key_loaded_at_s) <= config::cache_line, "memplan: hot session fields span more than one cache line");
 static_assert(sizeof(SessionSlot) == 64, "memplan: session slot size differs from the plan");
 static_assert(alignof(SessionSlot) == 32, "memplan: session slot is not cache-line aligned");
-inline SessionSlot session_slots[2] __attribute__((section(".memplan.micro.sessions")));
 
 // Key slots: expanded AES keys and GHASH tables, one mbedTLS GCM context each.
 static_assert(sizeof(mbedtls_gcm_context) == abi::gcm_context_size, "memplan: mbedtls_gcm_context size differs from the generator's target table");
 static_assert(alignof(mbedtls_gcm_context) == abi::gcm_context_align, "memplan: mbedtls_gcm_context alignment differs from the generator's target table");
+
+// Storage, in the linker fragment's order: per region, each object with its
+// offset from the region's start (cortex-m0) and its size. Pools keep
+// one array per size class and their in-use bits (one per block) apart from
+// the blocks; the workspace holds input[2], output[2] (double-buffered) and scratch.
+// Region sram: 3312 of its 4096 B budget.
+alignas(32) inline std::uint8_t pool_key_storage[config::pool_key_block_count * config::pool_key_block_size]
+    __attribute__((section(".memplan.micro.pool.key")));  // +0: 8 x 32 B
+alignas(32) inline std::uint8_t pool_message_storage[config::pool_message_block_count * config::pool_message_block_size]
+    __attribute__((section(".memplan.micro.pool.message")));  // +256: 4 x 128 B
+alignas(32) inline std::uint8_t pool_frame_storage[config::pool_frame_block_count * config::pool_frame_block_size]
+    __attribute__((section(".memplan.micro.pool.frame")));  // +768: 2 x 256 B
+inline std::uint32_t pool_key_state[1] __attribute__((section(".memplan.micro.pool_state.key")));  // +1280: 4 B
+inline std::uint32_t pool_message_state[1] __attribute__((section(".memplan.micro.pool_state.message")));  // +1284: 4 B
+inline std::uint32_t pool_frame_state[1] __attribute__((section(".memplan.micro.pool_state.frame")));  // +1288: 4 B
+alignas(32) inline std::uint8_t workspace_storage[640]
+    __attribute__((section(".memplan.micro.workspace")));  // +1312: 640 B
+inline SessionSlot session_slots[2] __attribute__((section(".memplan.micro.sessions")));  // +1952: 128 B
 alignas(32) inline mbedtls_gcm_context key_slots[2]
-    __attribute__((section(".memplan.micro.key_slots")));
+    __attribute__((section(".memplan.micro.key_slots")));  // +2080: 1232 B
 
 // RAM budgets: the compiler recomputes each region from its own sizeof and
 // alignof, in the linker fragment's order, and refuses a layout that does not fit.
@@ -110,9 +117,12 @@ static_assert(sram_used <= config::sram_budget, "memplan: region sram is over it
 
 // Runtime objects over the storage: constant-initialized (no static-init order,
 // no guard variables), usable from any translation unit.
-inline Pool pool_key{"key", pool_key_storage, 32, 8, pool_key_state, 0xbu};
-inline Pool pool_message{"message", pool_message_storage, 128, 4, pool_message_state, 0x4u};
-inline Pool pool_frame{"frame", pool_frame_storage, 256, 2, pool_frame_state, 0x4u};
+inline Pool pool_key{"key", pool_key_storage, config::pool_key_block_size,
+                         config::pool_key_block_count, pool_key_state, usage_bit(Usage::Key) | usage_bit(Usage::Nonce) | usage_bit(Usage::Context)};
+inline Pool pool_message{"message", pool_message_storage, config::pool_message_block_size,
+                         config::pool_message_block_count, pool_message_state, usage_bit(Usage::Message)};
+inline Pool pool_frame{"frame", pool_frame_storage, config::pool_frame_block_size,
+                         config::pool_frame_block_count, pool_frame_state, usage_bit(Usage::Message)};
 inline Pool* const pool_list[config::pool_count] = {&pool_key, &pool_message, &pool_frame};
 inline Pools pools{pool_list, config::pool_count};
 inline Workspace workspace{workspace_storage, config::workspace_buffer_size};

@@ -27,6 +27,12 @@ inline constexpr std::size_t key_slot_count = 4;
 inline constexpr std::size_t workspace_buffer_size = 512;
 inline constexpr std::uint16_t key_bits = 256;
 inline constexpr std::uint8_t tag_size = 16;
+inline constexpr std::uint32_t pool_tiny_block_size = 32;  // pools[0]
+inline constexpr std::uint32_t pool_tiny_block_count = 16;
+inline constexpr std::uint32_t pool_small_block_size = 256;  // pools[1]
+inline constexpr std::uint32_t pool_small_block_count = 8;
+inline constexpr std::uint32_t pool_medium_block_size = 1024;  // pools[2]
+inline constexpr std::uint32_t pool_medium_block_count = 4;
 inline constexpr std::size_t sram_budget = 16384;  // budget.sram
 }  // namespace config
 
@@ -56,22 +62,6 @@ inline constexpr std::size_t sram_planned = 12000;  // 84 B of it padding
 #error "memplan: this layout was planned for cortex-m3 and x86-64 hosts only"
 #endif
 
-// Pool storage: one array and one section per size class; the in-use bits of
-// each class (one bit per block) in a pool_state section beside it.
-alignas(32) inline std::uint8_t pool_tiny_storage[512]
-    __attribute__((section(".memplan.small.pool.tiny")));  // 16 x 32 B
-inline std::uint32_t pool_tiny_state[1] __attribute__((section(".memplan.small.pool_state.tiny")));
-alignas(32) inline std::uint8_t pool_small_storage[2048]
-    __attribute__((section(".memplan.small.pool.small")));  // 8 x 256 B
-inline std::uint32_t pool_small_state[1] __attribute__((section(".memplan.small.pool_state.small")));
-alignas(32) inline std::uint8_t pool_medium_storage[4096]
-    __attribute__((section(".memplan.small.pool.medium")));  // 4 x 1024 B
-inline std::uint32_t pool_medium_state[1] __attribute__((section(".memplan.small.pool_state.medium")));
-
-// Workspace: input[2], output[2] (double-buffered) and scratch.
-alignas(32) inline std::uint8_t workspace_storage[2560]
-    __attribute__((section(".memplan.small.workspace")));
-
 // Sessions: the hot fields (key context, nonce counter, message count) share
 // the first cache line of each slot; the layout below is checked, not hoped for.
 struct alignas(32) SessionSlot {
@@ -84,13 +74,30 @@ static_assert(offsetof(SessionRecord, key_loaded_at_s) == abi::session_hot_end, 
 static_assert(offsetof(SessionRecord, key_loaded_at_s) <= config::cache_line, "memplan: hot session fields span more than one cache line");
 static_assert(sizeof(SessionSlot) == 64, "memplan: session slot size differs from the plan");
 static_assert(alignof(SessionSlot) == 32, "memplan: session slot is not cache-line aligned");
-inline SessionSlot session_slots[4] __attribute__((section(".memplan.small.sessions")));
 
 // Key slots: expanded AES keys and GHASH tables, one mbedTLS GCM context each.
 static_assert(sizeof(mbedtls_gcm_context) == abi::gcm_context_size, "memplan: mbedtls_gcm_context size differs from the generator's target table");
 static_assert(alignof(mbedtls_gcm_context) == abi::gcm_context_align, "memplan: mbedtls_gcm_context alignment differs from the generator's target table");
+
+// Storage, in the linker fragment's order: per region, each object with its
+// offset from the region's start (cortex-m3) and its size. Pools keep
+// one array per size class and their in-use bits (one per block) apart from
+// the blocks; the workspace holds input[2], output[2] (double-buffered) and scratch.
+// Region sram: 11968 of its 16384 B budget.
+alignas(32) inline std::uint8_t pool_tiny_storage[config::pool_tiny_block_count * config::pool_tiny_block_size]
+    __attribute__((section(".memplan.small.pool.tiny")));  // +0: 16 x 32 B
+alignas(32) inline std::uint8_t pool_small_storage[config::pool_small_block_count * config::pool_small_block_size]
+    __attribute__((section(".memplan.small.pool.small")));  // +512: 8 x 256 B
+alignas(32) inline std::uint8_t pool_medium_storage[config::pool_medium_block_count * config::pool_medium_block_size]
+    __attribute__((section(".memplan.small.pool.medium")));  // +2560: 4 x 1024 B
+inline std::uint32_t pool_tiny_state[1] __attribute__((section(".memplan.small.pool_state.tiny")));  // +6656: 4 B
+inline std::uint32_t pool_small_state[1] __attribute__((section(".memplan.small.pool_state.small")));  // +6660: 4 B
+inline std::uint32_t pool_medium_state[1] __attribute__((section(".memplan.small.pool_state.medium")));  // +6664: 4 B
+alignas(32) inline std::uint8_t workspace_storage[2560]
+    __attribute__((section(".memplan.small.workspace")));  // +6688: 2560 B
+inline SessionSlot session_slots[4] __attribute__((section(".memplan.small.sessions")));  // +9248: 256 B
 alignas(32) inline mbedtls_gcm_context key_slots[4]
-    __attribute__((section(".memplan.small.key_slots")));
+    __attribute__((section(".memplan.small.key_slots")));  // +9504: 2464 B
 
 // RAM budgets: the compiler recomputes each region from its own sizeof and
 // alignof, in the linker fragment's order, and refuses a layout that does not fit.
@@ -110,9 +117,12 @@ static_assert(sram_used <= config::sram_budget, "memplan: region sram is over it
 
 // Runtime objects over the storage: constant-initialized (no static-init order,
 // no guard variables), usable from any translation unit.
-inline Pool pool_tiny{"tiny", pool_tiny_storage, 32, 16, pool_tiny_state, 0xbu};
-inline Pool pool_small{"small", pool_small_storage, 256, 8, pool_small_state, 0x4u};
-inline Pool pool_medium{"medium", pool_medium_storage, 1024, 4, pool_medium_state, 0x4u};
+inline Pool pool_tiny{"tiny", pool_tiny_storage, config::pool_tiny_block_size,
+                         config::pool_tiny_block_count, pool_tiny_state, usage_bit(Usage::Key) | usage_bit(Usage::Nonce) | usage_bit(Usage::Context)};
+inline Pool pool_small{"small", pool_small_storage, config::pool_small_block_size,
+                         config::pool_small_block_count, pool_small_state, usage_bit(Usage::Message)};
+inline Pool pool_medium{"medium", pool_medium_storage, config::pool_medium_block_size,
+                         config::pool_medium_block_count, pool_medium_state, usage_bit(Usage::Message)};
 inline Pool* const pool_list[config::pool_count] = {&pool_tiny, &pool_small, &pool_medium};
 inline Pools pools{pool_list, config::pool_count};
 inline Workspace workspace{workspace_storage, config::workspace_buffer_size};
