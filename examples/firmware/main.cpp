@@ -166,6 +166,8 @@ int main() {
     end = firmware::append(end, s.in_use);
     end = firmware::append(end, ", failures ");
     end = firmware::append(end, s.allocation_failures);
+    end = firmware::append(end, ", spills ");
+    end = firmware::append(end, s.spills);
     firmware::append(end, "\n");
     firmware::write(text);
     check(s.in_use == 0, "every block returned");

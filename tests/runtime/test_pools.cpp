@@ -58,9 +58,11 @@ TEST_CASE("exhaustion falls back to larger classes - then names the class", "[po
   memplan::PoolStats stats[4];
   REQUIRE(l.pools.stats(stats, 4) == 3);
   CHECK(stats[1].in_use == 8);
-  CHECK(stats[1].allocation_failures == 5);  // tried first by the 4 fallbacks and the final attempt
+  CHECK(stats[1].spills == 4);  // the requests sized for small that large served
+  CHECK(stats[1].allocation_failures == 1);  // the one no class could serve
   CHECK(stats[2].in_use == 4);
-  CHECK(stats[2].allocation_failures == 1);
+  CHECK(stats[2].allocation_failures == 0);  // tried on the way, not the class the requests were sized for
+  CHECK(stats[2].spills == 0);
 }
 
 TEST_CASE("a buffer wipes and returns its block when it dies", "[buffer][wipe]") {
@@ -148,4 +150,36 @@ TEST_CASE("pools must be sorted by block size", "[pools]") {
   memplan::BasicPool<memplan::NoLock>* const reversed[2] = {&l.large_pool, &l.small_pool};
   memplan::BasicPools<memplan::NoLock> bad{reversed, 2};
   CHECK(bad.init().error() == Error::InvalidArgument);
+}
+
+TEST_CASE("a result can be reassigned: the buffer it held is released and wiped", "[pools][result]") {
+  Layout l(memplan_test::kPolicy256);
+  REQUIRE(l.init());
+  auto status = l.pools.allocate(200, Usage::Message);
+  REQUIRE(status);
+  std::uint8_t* first = status.value().data();
+  std::memset(first, 0x5A, 256);
+  status = l.pools.allocate(16, Usage::Key);  // reuse the variable for another request
+  REQUIRE(status);
+  CHECK(status.value().capacity() == 32);
+  CHECK(l.small_pool.stats().in_use == 0);  // the first block went back to its pool ...
+  CHECK(all_zero(first + 4, 256 - 4));      // ... wiped (its first word is the free-list link)
+  status = memplan::Failure{Error::PoolExhausted, "test"};
+  CHECK(status.error() == Error::PoolExhausted);
+  memplan::PoolStats stats[3];
+  REQUIRE(l.pools.stats(stats, 3) == 3);
+  CHECK(stats[0].in_use == 0);  // and the key block too, when a failure replaced it
+  memplan::Status plain = memplan::Failure{Error::NullPointer, nullptr};
+  plain = {};
+  CHECK(plain);
+}
+
+TEST_CASE("a direct allocate on a full class counts a failure there; spills only through Pools", "[pools]") {
+  Layout l(memplan_test::kPolicy256);
+  REQUIRE(l.init());
+  Buffer held[8];
+  for (auto& b : held) b = std::move(l.pools.allocate(200, Usage::Message).value());
+  CHECK(l.small_pool.allocate().error() == Error::PoolExhausted);
+  CHECK(l.small_pool.stats().allocation_failures == 1);
+  CHECK(l.small_pool.stats().spills == 0);
 }

@@ -39,8 +39,9 @@ struct PoolStats {
   std::uint32_t block_count;
   std::uint32_t in_use;
   std::uint32_t high_water;           // most blocks ever in use at once
-  std::uint32_t allocation_failures;  // allocate() on a full pool
+  std::uint32_t allocation_failures;  // requests for this class that no block could serve (none here, none larger)
   std::uint32_t security_violations;  // bad releases: null, foreign, interior, double
+  std::uint32_t spills;               // requests for this class served by a larger one because this one was full
 };
 
 template <class Lock>
@@ -76,13 +77,35 @@ class BasicPool {
     secure_wipe(state_, state_word_count() * sizeof(std::uint32_t));
     free_head_ = kNoBlock;
     bump_ = 0;
-    in_use_ = high_water_ = failures_ = violations_ = 0;
+    in_use_ = high_water_ = failures_ = violations_ = spills_ = 0;
     initialized_ = true;
     return {};
   }
 
-  // A zeroed block of block_size() bytes, or PoolExhausted / NotInitialized.
-  Result<std::uint8_t*> allocate() noexcept {
+  // A zeroed block of block_size() bytes, or PoolExhausted (counted as an
+  // allocation failure of this class) / NotInitialized.
+  // (The wrappers are forced inline: at -Os GCC would otherwise add a call.)
+  __attribute__((always_inline)) Result<std::uint8_t*> allocate() noexcept { return take_block<true>(); }
+
+  // For BasicPools, which decides where a full class's request went: a
+  // failure when no class could serve it, a spill when a larger one did.
+  void note_failure() noexcept {
+    typename Lock::Guard guard(lock_);
+    ++failures_;
+  }
+  void note_spill() noexcept {
+    typename Lock::Guard guard(lock_);
+    ++spills_;
+  }
+
+  // allocate() without counting an exhaustion: the caller accounts for it.
+  __attribute__((always_inline)) Result<std::uint8_t*> take() noexcept { return take_block<false>(); }
+
+ private:
+  // One body for both: the count of a failure is a constant, so allocate()'s
+  // path costs what it cost before take() existed (counted: bench/cortex_m).
+  template <bool kCountFailure>
+  Result<std::uint8_t*> take_block() noexcept {
     typename Lock::Guard guard(lock_);
     if (!initialized_) return Failure{Error::NotInitialized, name_};
     std::uint32_t index = 0;
@@ -94,7 +117,7 @@ class BasicPool {
     } else if (bump_ < block_count_) {
       index = bump_++;
     } else {
-      ++failures_;
+      if constexpr (kCountFailure) ++failures_;
       return Failure{Error::PoolExhausted, name_};
     }
     state_[index / 32] |= bit(index);
@@ -102,6 +125,7 @@ class BasicPool {
     return block_at(index);
   }
 
+ public:
   // Wipes the block and returns it. Bad pointers are reported, counted as
   // security violations and change nothing.
   Status release(void* pointer) noexcept {
@@ -137,7 +161,7 @@ class BasicPool {
 
   PoolStats stats() const noexcept {
     typename Lock::Guard guard(lock_);
-    return PoolStats{name_, block_size_, block_count_, in_use_, high_water_, failures_, violations_};
+    return PoolStats{name_, block_size_, block_count_, in_use_, high_water_, failures_, violations_, spills_};
   }
 
   // Verifies the free list and the bitmap agree (O(blocks): a diagnostic, not
@@ -252,6 +276,7 @@ class BasicPool {
   std::uint32_t high_water_ = 0;
   std::uint32_t failures_ = 0;
   std::uint32_t violations_ = 0;
+  std::uint32_t spills_ = 0;
   mutable Lock lock_;
 };
 

@@ -32,20 +32,28 @@ class BasicPools {
   // The smallest class allowed for `usage` whose blocks hold `size` bytes.
   // SizeNotSupported: no allowed class is large enough (or size is 0).
   // PoolExhausted: every fitting class is full; context() names the smallest.
+  // The statistics of the smallest fitting class (the one the request was
+  // sized for) say where the request went: a spill when a larger class
+  // served it, an allocation failure when none could; the larger classes
+  // tried on the way count nothing, so the numbers size a product.
   // The loop runs over the size classes (at most 32), never over blocks.
   Result<BasicBuffer<Lock>> allocate(std::size_t size, Usage usage) noexcept {
     if (size == 0) return Failure{Error::SizeNotSupported, nullptr};
-    const char* first_fitting = nullptr;
+    BasicPool<Lock>* first_fitting = nullptr;
     for (std::size_t i = 0; i < count_; ++i) {
       BasicPool<Lock>& pool = *pools_[i];
       if (!pool.allows(usage) || pool.block_size() < size) continue;
-      if (first_fitting == nullptr) first_fitting = pool.name();
-      Result<std::uint8_t*> block = pool.allocate();
-      if (block) return BasicBuffer<Lock>(pool, block.value(), size);
+      if (first_fitting == nullptr) first_fitting = &pool;
+      Result<std::uint8_t*> block = pool.take();
+      if (block) {
+        if (&pool != first_fitting) first_fitting->note_spill();
+        return BasicBuffer<Lock>(pool, block.value(), size);
+      }
       if (block.error() != Error::PoolExhausted) return Failure{block.error(), block.context()};
     }
     if (first_fitting == nullptr) return Failure{Error::SizeNotSupported, to_string(usage)};
-    return Failure{Error::PoolExhausted, first_fitting};
+    first_fitting->note_failure();
+    return Failure{Error::PoolExhausted, first_fitting->name()};
   }
 
   // Returns a raw block to whichever class owns it (for callers that did not

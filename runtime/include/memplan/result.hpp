@@ -47,7 +47,19 @@ class [[nodiscard]] Result {
   }
   Result(const Result&) = delete;
   Result& operator=(const Result&) = delete;
-  Result& operator=(Result&&) = delete;
+  // A status variable can be reused: the value held before (a Buffer, say)
+  // is destroyed first, so a held block is released and wiped, not leaked.
+  Result& operator=(Result&& other) noexcept(std::is_nothrow_move_constructible_v<T>) {
+    if (this == &other) return *this;
+    if (has_value_) storage_.value.~T();
+    has_value_ = other.has_value_;
+    if (has_value_) {
+      ::new (static_cast<void*>(&storage_.value)) T(std::move(other.storage_.value));
+    } else {
+      storage_.failure = other.storage_.failure;
+    }
+    return *this;
+  }
   ~Result() {
     if (has_value_) {
       storage_.value.~T();
