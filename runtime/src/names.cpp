@@ -20,6 +20,7 @@ const char* to_string(SessionState state) noexcept {
     case SessionState::KeyLoaded: return "KeyLoaded";
     case SessionState::Active: return "Active";
     case SessionState::Expired: return "Expired";
+    case SessionState::Retired: return "Retired";
   }
   return "unknown state";
 }

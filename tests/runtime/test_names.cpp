@@ -31,6 +31,7 @@ TEST_CASE("usages and session states have names", "[names]") {
   CHECK(std::string(memplan::to_string(memplan::SessionState::KeyLoaded)) == "KeyLoaded");
   CHECK(std::string(memplan::to_string(memplan::SessionState::Active)) == "Active");
   CHECK(std::string(memplan::to_string(memplan::SessionState::Expired)) == "Expired");
+  CHECK(std::string(memplan::to_string(memplan::SessionState::Retired)) == "Retired");
   CHECK(std::string(memplan::to_string(static_cast<memplan::SessionState>(9))) == "unknown state");
 }
 

@@ -44,7 +44,18 @@ inline constexpr std::size_t kMaxKeySlots = 255;  // SessionRecord::key_slot is 
 // SP 800-38D 5.2.1.1: plaintext of at most 2^39 - 256 bits.
 inline constexpr std::uint64_t kMaxGcmPlaintext = (std::uint64_t{1} << 36) - 32;
 
-enum class SessionState : std::uint8_t { Idle = 0, Allocated, KeyLoaded, Active, Expired };
+// Retired: the slot's generation reached its limit, so the slot is never
+// handed out again (a wrapped generation would revive a stale handle).
+enum class SessionState : std::uint8_t { Idle = 0, Allocated, KeyLoaded, Active, Expired, Retired };
+
+// A session slot's handles carry a 32-bit generation, bumped on every close:
+// at one reconnect a second on one slot it lasts 136 years, at ten a second
+// 13.6 years, and then the slot retires instead of wrapping. Tests build with
+// a small limit to drive a slot to retirement.
+#if !defined(MEMPLAN_SESSION_GENERATION_LIMIT)
+#define MEMPLAN_SESSION_GENERATION_LIMIT 0xFFFFFFFFu
+#endif
+inline constexpr std::uint32_t kSessionGenerationLimit = MEMPLAN_SESSION_GENERATION_LIMIT;
 enum class SecurityStatus : std::uint8_t { Secure, KeyRotationRequired, SecurityViolation };
 const char* to_string(SessionState state) noexcept;
 
@@ -60,8 +71,8 @@ struct CryptoPolicy {
 };
 
 struct SessionHandle {
-  std::uint16_t index = 0xFFFF;
-  std::uint16_t generation = 0;
+  std::uint32_t index = 0xFFFFFFFFu;  // a whole word: two words pass in registers without repacking
+  std::uint32_t generation = 0;
 };
 
 using Nonce = std::uint8_t[kNonceSize];
@@ -82,6 +93,7 @@ struct SessionTableStats {
   std::uint32_t authentication_failures;
   std::uint32_t lockouts;
   std::uint32_t rotations;
+  std::uint32_t retired_slots;  // slots whose generation reached its limit (see kSessionGenerationLimit)
 };
 
 template <class Lock>
@@ -140,7 +152,7 @@ class BasicSessionTable {
       if (r.state == static_cast<std::uint8_t>(SessionState::Idle)) {
         r.state = static_cast<std::uint8_t>(SessionState::Allocated);
         ++stats_.open_sessions;
-        return SessionHandle{static_cast<std::uint16_t>(i), r.generation};
+        return SessionHandle{static_cast<std::uint32_t>(i), r.generation};
       }
     }
     return Failure{Error::NoSessionAvailable, "sessions"};
@@ -216,10 +228,17 @@ class BasicSessionTable {
     if (Status s = find(handle, r); !s) return s;
     if (r->busy != 0) return Failure{Error::InvalidSessionState, "busy"};
     if (r->context != nullptr) release_key_slot(r->key_slot);
-    const std::uint16_t next_generation = static_cast<std::uint16_t>(r->generation + 1u);
+    const std::uint32_t generation = r->generation;
     secure_wipe(r, sizeof *r);
-    r->generation = next_generation;
     --stats_.open_sessions;
+    if (generation >= kSessionGenerationLimit) {
+      // The next generation would wrap and could equal a stale handle's: retire.
+      r->generation = generation;
+      r->state = static_cast<std::uint8_t>(SessionState::Retired);
+      ++stats_.retired_slots;
+      return {};
+    }
+    r->generation = generation + 1u;
     return {};
   }
 
@@ -349,7 +368,7 @@ class BasicSessionTable {
     if (!initialized_) return Failure{Error::NotInitialized, "sessions"};
     if (handle.index >= session_count_) return Failure{Error::InvalidSession, "index"};
     SessionRecord* r = records_[handle.index];
-    if (r->generation != handle.generation || state(*r) == SessionState::Idle) {
+    if (r->generation != handle.generation || state(*r) == SessionState::Idle || state(*r) == SessionState::Retired) {
       return Failure{Error::InvalidSession, "stale handle"};
     }
     record = r;

@@ -18,7 +18,7 @@ struct SessionRecord {
   std::uint64_t messages;        // messages sealed under the current key
   // Cold: touched on key load, rotation, close and failures.
   std::uint32_t key_loaded_at_s;  // clock port time of the last key load
-  std::uint16_t generation;       // bumped on close so stale handles are rejected
+  std::uint32_t generation;       // bumped on close so stale handles are rejected; never wraps (the slot retires)
   std::uint8_t state;             // SessionState
   std::uint8_t violations;        // failed opens since the key was loaded
   std::uint8_t key_slot;          // index into the layout's key slots
