@@ -140,10 +140,19 @@ def count(trace_lines: Iterable[str], begin: int, end: int, instructions: Dict[i
     return measurements
 
 
+def qemu_command(qemu: str, machine: str, image: str, *extra: str) -> List[str]:
+    """QEMU running the cost firmware headless, its semihosting output and exit code returned."""
+    return [qemu, "-M", machine, "-nographic", "-monitor", "none", "-serial", "none",
+            "-semihosting-config", "enable=on,target=native", "-kernel", image, *extra]
+
+
+def probe_names(output: str) -> List[str]:
+    """The firmware's `probe <name>` lines, in order (QEMU 7.2 writes SYS_WRITE0 to stderr: pass both)."""
+    return [line[len("probe "):] for line in output.splitlines() if line.startswith("probe ")]
+
+
 def run_qemu(image: str, machine: str, qemu: str, log: str, timeout: float) -> Tuple[int, str]:
-    command = [qemu, "-M", machine, "-nographic", "-monitor", "none", "-serial", "none",
-               "-semihosting-config", "enable=on,target=native", "-kernel", image,
-               "-singlestep", "-d", "exec,nochain", "-D", log]
+    command = qemu_command(qemu, machine, image, "-singlestep", "-d", "exec,nochain", "-D", log)
     try:
         result = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
     except OSError as exc:
@@ -160,7 +169,7 @@ def measure_image(image: str, machine: str, qemu: str = "qemu-system-arm", timeo
     with tempfile.TemporaryDirectory(prefix="memplan-cost-") as directory:
         log = os.path.join(directory, "exec.log")
         code, output = run_qemu(image, machine, qemu, log, timeout)
-        names = [line[len("probe "):] for line in output.splitlines() if line.startswith("probe ")]
+        names = probe_names(output)
         if code != 0 or "result: ok" not in output:
             raise FirmwareError(f"{image} failed under QEMU -M {machine} (exit {code}):\n{output}")
         with open(log, encoding="utf-8", errors="replace") as handle:

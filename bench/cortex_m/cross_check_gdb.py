@@ -23,6 +23,9 @@ import subprocess
 import sys
 from typing import Dict, List, Optional, Sequence
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from count_instructions import measure_image, probe_names, qemu_command  # noqa: E402  (beside this file)
+
 
 def _step_probes() -> None:  # pragma: no cover - runs inside gdb
     import gdb  # type: ignore[import]
@@ -62,18 +65,14 @@ def _free_port() -> int:
 
 def _probe_names(image: str, machine: str, qemu: str) -> List[str]:
     """The firmware's probe names in order, from one plain run."""
-    run = subprocess.run([qemu, "-M", machine, "-nographic", "-monitor", "none", "-serial", "none",
-                          "-semihosting-config", "enable=on,target=native", "-kernel", image],
-                         capture_output=True, text=True, timeout=120)
-    return [line[len("probe "):] for line in (run.stdout + run.stderr).splitlines() if line.startswith("probe ")]  # SYS_WRITE0: stderr
+    run = subprocess.run(qemu_command(qemu, machine, image), capture_output=True, text=True, timeout=120)
+    return probe_names(run.stdout + run.stderr)
 
 
 def step(image: str, machine: str, indexes: Sequence[int], qemu: str = "qemu-system-arm", gdb: str = "gdb-multiarch") -> Dict[int, int]:
     """Probe index -> instructions stepped between the probes (raw: calibration not subtracted)."""
     port = _free_port()
-    emulator = subprocess.Popen([qemu, "-M", machine, "-nographic", "-monitor", "none", "-serial", "none",
-                                 "-semihosting-config", "enable=on,target=native", "-kernel", image,
-                                 "-gdb", f"tcp:127.0.0.1:{port}", "-S"],
+    emulator = subprocess.Popen(qemu_command(qemu, machine, image, "-gdb", f"tcp:127.0.0.1:{port}", "-S"),
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         env = dict(os.environ, MEMPLAN_PROBE_INDEXES=",".join(str(i) for i in indexes))
@@ -99,9 +98,6 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--machine", required=True)
     parser.add_argument("--probe", action="append", required=True, help="a probe name (repeatable)")
     args = parser.parse_args(argv)
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    from count_instructions import measure_image
-
     names = _probe_names(args.image, args.machine, "qemu-system-arm")
     missing = [p for p in args.probe if p not in names]
     if missing or not names or names[0] != "calibration":

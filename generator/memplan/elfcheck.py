@@ -148,9 +148,9 @@ class _Checker:
             self.total_in_memory(result, bounds, found)
         else:
             result.used = result.layout_bytes
-            result.contributors = sorted(found, key=lambda item: (-item[1], item[0]))
+            result.contributors = _largest_first(found)
         if result.layout_bytes > result.budget:
-            largest = sorted(found, key=lambda item: (-item[1], item[0]))
+            largest = _largest_first(found)
             self.add(f"region {region.name}", f"the layout takes {result.layout_bytes} B, over its budget of {result.budget} B "
                                               f"(budget.{region.name}) by {result.layout_bytes - result.budget} B; "
                                               f"filled by: {_listed(largest)}")
@@ -225,7 +225,7 @@ class _Checker:
         inside = [(name, size) for name, size in inside if size]
         result.used = sum(size for _, size in inside)
         others = [(name, size) for name, size in inside if not name.startswith(f".memplan.{self.name}.")]
-        result.contributors = sorted(found + others, key=lambda item: (-item[1], item[0]))
+        result.contributors = _largest_first(found + others)
 
     def layout_total(self, region: RegionPlan, output: Optional[Section]) -> int:
         """The layout's bytes in the region: its output section where the fragment placed one; otherwise
@@ -244,12 +244,17 @@ class _Checker:
         lo, hi = bounds
         inside = [s for s in self.image.symbols.values()
                   if s.size and s.section_index >= 0 and _overlap(s.address, s.size, lo, hi)]
-        return [(s.name, s.size) for s in sorted(inside, key=lambda s: (-s.size, s.name))]
+        return _largest_first([(s.name, s.size) for s in inside])
 
     def heap(self) -> None:
         for name in sorted(self.image.symbols):
             if name in FORBIDDEN_EXACT or (name.startswith(FORBIDDEN_PREFIXES) and not PLACEMENT_FORMS.match(name)):
                 self.add(name, "heap or exception runtime linked into a Cortex-M image (memplan promises no heap)")
+
+
+def _largest_first(items: List[Tuple[str, int]]) -> List[Tuple[str, int]]:
+    """(name, bytes) pairs, largest first, ties by name: the order reports and findings list contributors in."""
+    return sorted(items, key=lambda item: (-item[1], item[0]))
 
 
 def _listed(items: List[Tuple[str, int]]) -> str:

@@ -24,6 +24,8 @@ from typing import Dict, List, Tuple
 from elftools.elf.elffile import ELFFile
 from elftools.elf.sections import SymbolTableSection
 
+from memplan.escape import escape_unprintable
+
 MAX_IMAGE_BYTES = 1 << 30  # debug builds of firmware reach tens of MiB; refuse what no image is
 
 SHT_NULL, SHT_SYMTAB, SHT_STRTAB, SHT_NOBITS = 0, 2, 3, 8
@@ -98,9 +100,7 @@ def _layout(elf_class: int, endian: str) -> _Layout:
 def printable(raw: "bytes | str") -> str:
     """A name from the image as text that cannot break a report line or table: UTF-8 (invalid bytes
     as escapes), with control and format characters and `|` written as escapes."""
-    text = raw.decode("utf-8", "backslashreplace") if isinstance(raw, bytes) else raw
-    return "".join(c if c.isprintable() and c != "|" else "\\x7c" if c == "|" else c.encode("unicode_escape").decode("ascii")
-                   for c in text)
+    return escape_unprintable(raw.decode("utf-8", "backslashreplace") if isinstance(raw, bytes) else raw, also="|")
 
 
 def read_image(path: str) -> Image:

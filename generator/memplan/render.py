@@ -12,6 +12,7 @@ from typing import Any, Dict, List
 import jinja2
 
 from memplan import BUDGET_SCHEMA, LAYOUT_CONTRACT, PROFILE_SCHEMA, __version__
+from memplan.escape import escape_unprintable
 from memplan.planner import Plan, RegionPlan
 from memplan.target_abi import HOST_CORE
 
@@ -58,9 +59,7 @@ def stamp(profile_bytes: bytes) -> str:
 def _comment_safe(text: str) -> str:
     """A file name as it may appear in a generated comment: every character that is not printable (a
     line break would end a `//` comment; a lone surrogate cannot be written) as an escape, and no `*/`."""
-    escaped = "".join(c if c.isprintable() and not 0xD800 <= ord(c) <= 0xDFFF else c.encode("unicode_escape", "backslashreplace").decode("ascii")
-                      for c in text)
-    return escaped.replace("*/", "*\\/")
+    return escape_unprintable(text).replace("*/", "*\\/")
 
 
 def _percent(part: int, whole: int) -> str:
