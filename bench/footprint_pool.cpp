@@ -10,14 +10,22 @@ template class memplan::BasicPool<memplan::CortexMInterruptLock>;
 // (Result unpacking included) is visible too.
 namespace {
 alignas(8) std::uint8_t tiny_storage[32 * 64];
-std::uint32_t tiny_state[1];
-memplan::BasicPool<memplan::CortexMInterruptLock> tiny_pool{"tiny", tiny_storage, 64, 32, tiny_state,
-                                                            memplan::usage_bit(memplan::Usage::Key)};
+memplan::PoolState<32> tiny_state;
+memplan::BasicPool<memplan::CortexMInterruptLock> tiny_pool{"tiny",
+                                                            tiny_storage,
+                                                            64,
+                                                            32,
+                                                            tiny_state.generations,
+                                                            tiny_state.links,
+                                                            memplan::usage_bit(memplan::Usage::Key),
+                                                            memplan::AllocationCheck::Wiped};
 }  // namespace
 
-extern "C" std::uint8_t* footprint_take_block() {
-  memplan::Result<std::uint8_t*> block = tiny_pool.allocate();
-  return block ? block.value() : nullptr;
+extern "C" bool footprint_take_block(memplan::Block* out) {
+  memplan::Result<memplan::Block> block = tiny_pool.allocate();
+  if (!block) return false;
+  *out = block.value();
+  return true;
 }
 
-extern "C" bool footprint_give_block(std::uint8_t* block) { return static_cast<bool>(tiny_pool.release(block)); }
+extern "C" bool footprint_give_block(memplan::BlockToken token) { return static_cast<bool>(tiny_pool.release(token)); }

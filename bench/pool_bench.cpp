@@ -68,11 +68,21 @@ class BareFreeList {
   std::uint8_t* head_ = nullptr;
 };
 
-// Subjects of the pair benchmark: acquire() a block (null when none is
-// free) and give_back() it (false when the allocator refused it).
+// Subjects of the pair benchmark: acquire() a block's handle (holds()
+// false when none is free) and give_back() it (false when the allocator
+// refused it). A handle is what the allocator hands out: a pointer, or for
+// memplan a Block (pointer and release token).
+inline bool holds(const std::uint8_t* block) noexcept { return block != nullptr; }
+inline bool holds(const memplan::Block& block) noexcept { return block.data != nullptr; }
+template <class Lock>
+bool holds(const memplan::BasicBuffer<Lock>& buffer) noexcept {
+  return !buffer.empty();
+}
+
 template <bool kWipeWithMemset>
 class BareFreeListSubject {
  public:
+  using Handle = std::uint8_t*;
   explicit BareFreeListSubject(std::uint32_t block_size)
       : storage_(make_storage(std::size_t{block_size} * kBlocksPerPool)), block_size_(block_size) {
     if (!storage_) return;
@@ -97,31 +107,35 @@ class BareFreeListSubject {
   BareFreeList list_;
 };
 
-template <class Lock>
+template <class Lock, memplan::AllocationCheck kCheck = memplan::AllocationCheck::None>
 class MemplanPoolSubject {
  public:
+  using Handle = memplan::Block;
   explicit MemplanPoolSubject(std::uint32_t block_size)
       : storage_(make_storage(std::size_t{block_size} * kBlocksPerPool)),
-        state_words_((kBlocksPerPool + 31) / 32),
-        pool_("bench", storage_.get(), block_size, kBlocksPerPool, state_words_.data(),
-              memplan::usage_bit(memplan::Usage::Message)),
+        generations_(kBlocksPerPool),
+        links_(kBlocksPerPool),
+        pool_("bench", storage_.get(), block_size, kBlocksPerPool, generations_.data(), links_.data(),
+              memplan::usage_bit(memplan::Usage::Message), kCheck),
         ready_(storage_ && pool_.init()) {}
   bool ready() const noexcept { return ready_; }
-  std::uint8_t* acquire() noexcept {
-    memplan::Result<std::uint8_t*> block = pool_.allocate();
-    return block ? block.value() : nullptr;
+  memplan::Block acquire() noexcept {
+    memplan::Result<memplan::Block> block = pool_.allocate();
+    return block ? block.value() : memplan::Block{};
   }
-  bool give_back(std::uint8_t* block) noexcept { return static_cast<bool>(pool_.release(block)); }
+  bool give_back(const memplan::Block& block) noexcept { return static_cast<bool>(pool_.release(block.token)); }
 
  private:
   AlignedBytes storage_;
-  std::vector<std::uint32_t> state_words_;
+  std::vector<memplan::BlockGeneration> generations_;
+  std::vector<std::uint16_t> links_;
   memplan::BasicPool<Lock> pool_;
   bool ready_;
 };
 
 class MallocSubject {
  public:
+  using Handle = std::uint8_t*;
   explicit MallocSubject(std::uint32_t block_size) : block_size_(block_size) {}
   bool ready() const noexcept { return true; }
   std::uint8_t* acquire() noexcept { return static_cast<std::uint8_t*>(std::malloc(block_size_)); }
@@ -135,9 +149,8 @@ class MallocSubject {
 };
 
 // The blocks a pool at `full_percent` holds, taken in an order that leaves
-// the free list scrambled: every block is allocated once (so the pool has
-// left its never-used bump range, as a long-running one has), then all but
-// the held ones are given back in a stride-101 permutation.
+// the free list scrambled: every block is allocated once, then all but the
+// held ones are given back in a stride-101 permutation.
 std::uint32_t blocks_held_at(std::uint32_t full_percent) noexcept { return kBlocksPerPool * full_percent / 100; }
 std::uint32_t scrambled_index(std::uint32_t i) noexcept { return (i * 101u) % kBlocksPerPool; }
 
@@ -147,7 +160,7 @@ bool prefill(std::vector<Handle>& held, std::uint32_t full_percent, Acquire acqu
   all.reserve(kBlocksPerPool);
   for (std::uint32_t i = 0; i < kBlocksPerPool; ++i) {
     all.push_back(acquire());
-    if (!all.back()) return false;
+    if (!holds(all.back())) return false;
   }
   const std::uint32_t keep = blocks_held_at(full_percent);
   for (std::uint32_t i = 0; i < kBlocksPerPool; ++i) {
@@ -169,21 +182,21 @@ void report_pairs(benchmark::State& state, std::uint32_t full_percent) {
 // One timed unit: allocate a block, keep it observable, release it.
 template <class Subject>
 inline bool one_pair(Subject& subject) noexcept {
-  std::uint8_t* block = subject.acquire();
+  typename Subject::Handle block = subject.acquire();
   benchmark::DoNotOptimize(block);
-  return block != nullptr && subject.give_back(block);
+  return holds(block) && subject.give_back(block);
 }
 
 template <class Subject>
-bool prepare(Subject& subject, std::vector<std::uint8_t*>& held, std::uint32_t full_percent) {
+bool prepare(Subject& subject, std::vector<typename Subject::Handle>& held, std::uint32_t full_percent) {
   return subject.ready() && prefill(held, full_percent, [&] { return subject.acquire(); },
-                                    [&](std::uint8_t* block) { return subject.give_back(block); });
+                                    [&](typename Subject::Handle block) { return subject.give_back(block); });
 }
 
 template <class Subject>
 void bench_pointer_pairs(benchmark::State& state, std::uint32_t block_size, std::uint32_t full_percent) {
   Subject subject(block_size);
-  std::vector<std::uint8_t*> held;
+  std::vector<typename Subject::Handle> held;
   if (!prepare(subject, held, full_percent)) {
     state.SkipWithError("setup failed");
     return;
@@ -195,7 +208,7 @@ void bench_pointer_pairs(benchmark::State& state, std::uint32_t block_size, std:
     }
   }
   report_pairs(state, full_percent);
-  for (std::uint8_t* block : held) static_cast<void>(subject.give_back(block));
+  for (const auto& block : held) static_cast<void>(subject.give_back(block));
 }
 
 // Side by side: on a shared machine, separate cases run seconds apart and
@@ -280,7 +293,7 @@ constexpr std::size_t kFullnessLevels = sizeof kFullPercents / sizeof kFullPerce
 template <class Subject, bool kControl = false>
 void bench_fullness_side_by_side(benchmark::State& state, std::uint32_t block_size) {
   std::unique_ptr<Subject> subjects[kFullnessLevels];
-  std::vector<std::uint8_t*> held[kFullnessLevels];
+  std::vector<typename Subject::Handle> held[kFullnessLevels];
   std::array<std::function<bool()>, kFullnessLevels> batches;
   for (std::size_t level = 0; level < kFullnessLevels; ++level) {
     subjects[level] = std::make_unique<Subject>(block_size);
@@ -296,34 +309,37 @@ void bench_fullness_side_by_side(benchmark::State& state, std::uint32_t block_si
   for (std::size_t level = 0; level < kFullnessLevels; ++level) {
     const std::string key = kControl ? "copy" + std::to_string(level) : "full" + std::to_string(kFullPercents[level]);
     state.counters[key + "_ns"] = median_ns[level];
-    for (std::uint8_t* block : held[level]) static_cast<void>(subjects[level]->give_back(block));
+    for (const auto& block : held[level]) static_cast<void>(subjects[level]->give_back(block));
   }
   const auto [best, worst] = std::minmax_element(median_ns.begin(), median_ns.end());
   state.counters["worst_over_best"] = *best > 0.0 ? *worst / *best : 0.0;
 }
 
 // The pool against its references, side by side at 50% full: the bare list,
-// the bare list with a memset on release, the pool, and the wipe and a plain
-// memset alone. "Pool without the wipe" is then pool_ns - secure_wipe_ns of
-// the same moment.
+// the bare list with a memset on release, the pool without and with the
+// allocation-time wipe check, and the wipe and a plain memset alone. "Pool
+// without the wipe" is then pool_ns - secure_wipe_ns of the same moment.
 void bench_pool_side_by_side(benchmark::State& state, std::uint32_t block_size) {
   constexpr std::uint32_t kFullPercent = 50;
   BareFreeListSubject<false> bare(block_size);
   BareFreeListSubject<true> bare_memset(block_size);
   MemplanPoolSubject<memplan::NoLock> pool(block_size);
-  std::vector<std::uint8_t*> held[3];
+  MemplanPoolSubject<memplan::NoLock, memplan::AllocationCheck::Wiped> pool_checked(block_size);
+  std::vector<std::uint8_t*> held_bare[2];
+  std::vector<memplan::Block> held_pool[2];
   AlignedBytes wipe_storage = make_storage(block_size);
-  if (!prepare(bare, held[0], kFullPercent) || !prepare(bare_memset, held[1], kFullPercent) ||
-      !prepare(pool, held[2], kFullPercent) || !wipe_storage) {
+  if (!prepare(bare, held_bare[0], kFullPercent) || !prepare(bare_memset, held_bare[1], kFullPercent) ||
+      !prepare(pool, held_pool[0], kFullPercent) || !prepare(pool_checked, held_pool[1], kFullPercent) ||
+      !wipe_storage) {
     state.SkipWithError("setup failed");
     return;
   }
-  static constexpr const char* kNames[] = {"bare_ns", "bare_memset_ns", "pool_ns", "secure_wipe_ns",
-                                           "plain_memset_ns"};
-  const std::array<std::function<bool()>, 5> batches = {
-      pair_batch(bare), pair_batch(bare_memset), pair_batch(pool),
+  static constexpr const char* kNames[] = {"bare_ns",         "bare_memset_ns", "pool_ns", "pool_checked_ns",
+                                           "secure_wipe_ns",  "plain_memset_ns"};
+  const std::array<std::function<bool()>, 6> batches = {
+      pair_batch(bare), pair_batch(bare_memset), pair_batch(pool), pair_batch(pool_checked),
       wipe_batch<true>(wipe_storage.get(), block_size), wipe_batch<false>(wipe_storage.get(), block_size)};
-  std::array<double, 5> median_ns{};
+  std::array<double, 6> median_ns{};
   if (!time_side_by_side(state, batches, median_ns)) return;
   for (std::size_t i = 0; i < median_ns.size(); ++i) state.counters[kNames[i]] = median_ns[i];
 }
@@ -334,13 +350,14 @@ void bench_pool_side_by_side(benchmark::State& state, std::uint32_t block_size) 
 template <class Lock>
 class PoolsLayout {
  public:
-  PoolsLayout() : state_words_(kClasses * kStateWords) {
+  PoolsLayout() : generations_(kClasses * kBlocksPerPool), links_(kClasses * kBlocksPerPool) {
     for (std::size_t i = 0; i < kClasses; ++i) {
       storage_[i] = make_storage(std::size_t{kBlockSizes[i]} * kBlocksPerPool);
       if (!storage_[i]) return;
       pools_[i] = std::make_unique<memplan::BasicPool<Lock>>(
-          "bench", storage_[i].get(), kBlockSizes[i], kBlocksPerPool, state_words_.data() + i * kStateWords,
-          memplan::usage_bit(memplan::Usage::Message));
+          "bench", storage_[i].get(), kBlockSizes[i], kBlocksPerPool, generations_.data() + i * kBlocksPerPool,
+          links_.data() + i * kBlocksPerPool, memplan::usage_bit(memplan::Usage::Message),
+          memplan::AllocationCheck::None);
       pool_list_[i] = pools_[i].get();
     }
     ready_ = static_cast<bool>(size_classes_.init());
@@ -350,10 +367,10 @@ class PoolsLayout {
 
  private:
   static constexpr std::size_t kClasses = sizeof kBlockSizes / sizeof kBlockSizes[0];
-  static constexpr std::size_t kStateWords = (kBlocksPerPool + 31) / 32;
 
   AlignedBytes storage_[kClasses];
-  std::vector<std::uint32_t> state_words_;
+  std::vector<memplan::BlockGeneration> generations_;
+  std::vector<std::uint16_t> links_;
   std::unique_ptr<memplan::BasicPool<Lock>> pools_[kClasses];
   memplan::BasicPool<Lock>* pool_list_[kClasses] = {};
   memplan::BasicPools<Lock> size_classes_{pool_list_, kClasses};  // after pool_list_: it keeps the pointer
@@ -410,6 +427,8 @@ constexpr PairSubject kPairSubjects[] = {
     {"bare_free_list", bench_pointer_pairs<BareFreeListSubject<false>>},
     {"bare_free_list_memset", bench_pointer_pairs<BareFreeListSubject<true>>},
     {"memplan_nolock", bench_pointer_pairs<MemplanPoolSubject<memplan::NoLock>>},
+    {"memplan_nolock_checked",
+     bench_pointer_pairs<MemplanPoolSubject<memplan::NoLock, memplan::AllocationCheck::Wiped>>},
     {"memplan_mutex", bench_pointer_pairs<MemplanPoolSubject<memplan::HostMutexLock>>},
     {"malloc_free", bench_pointer_pairs<MallocSubject>},
     {"pools_handle_nolock", bench_handle_pairs<memplan::NoLock>},

@@ -82,13 +82,19 @@ class SessionLayout {
   static constexpr std::uint32_t kMessageBlockSize = kWorkspaceBufferSize + 64;  // message plus tag, 8-aligned
 
   alignas(64) std::uint8_t message_storage_[kMessageBlocks * kMessageBlockSize] = {};
-  std::uint32_t message_state_[1] = {};
+  memplan::PoolState<kMessageBlocks> message_state_ = {};
   alignas(64) std::uint8_t workspace_storage_[memplan::BasicWorkspace<Lock>::kBuffers * kWorkspaceBufferSize] = {};
   memplan::SessionRecord record_{};
   memplan::SessionRecord* const record_list_[1] = {&record_};
   mbedtls_gcm_context key_slots_[kKeySlots] = {};
-  memplan::BasicPool<Lock> message_pool_{"message", message_storage_, kMessageBlockSize, kMessageBlocks,
-                                         message_state_, memplan::usage_bit(memplan::Usage::Message)};
+  memplan::BasicPool<Lock> message_pool_{"message",
+                                         message_storage_,
+                                         kMessageBlockSize,
+                                         kMessageBlocks,
+                                         message_state_.generations,
+                                         message_state_.links,
+                                         memplan::usage_bit(memplan::Usage::Message),
+                                         memplan::AllocationCheck::None};
   memplan::BasicPool<Lock>* const pool_list_[1] = {&message_pool_};
   memplan::BasicPools<Lock> pools_{pool_list_, 1};
   memplan::BasicWorkspace<Lock> workspace_{workspace_storage_, kWorkspaceBufferSize};

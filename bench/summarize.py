@@ -25,7 +25,7 @@ NOISE_BAND = 0.05
 # User counters of the side-by-side benchmarks (see pool_bench.cpp, session_bench.cpp).
 COUNTER_KEYS = (
     "full0_ns", "full50_ns", "full99_ns", "copy0_ns", "copy1_ns", "copy2_ns", "worst_over_best",
-    "bare_ns", "bare_memset_ns", "pool_ns", "secure_wipe_ns", "plain_memset_ns",
+    "bare_ns", "bare_memset_ns", "pool_ns", "pool_checked_ns", "secure_wipe_ns", "plain_memset_ns",
     "raw_ns", "memplan_ns", "overhead_pct",
 )
 

@@ -38,6 +38,7 @@ void memplan_known_masked();
 std::uint32_t bare_block_size = 64;
 void* volatile cost_sink = nullptr;
 std::size_t volatile cost_size_sink = 0;
+memplan::Block block_sink{};  // a pool allocation's result, stored as a caller would keep it
 
 namespace {
 
@@ -127,18 +128,21 @@ void measure_bare_list() {
 void measure_pool(const char* allocate, const char* release, const char* pair, memplan::Pool& pool) {
   // Warm: a block has been through the free list, as in a running product.
   auto first = pool.allocate();
-  check(first.has_value() && pool.release(first.value()).has_value(), pool.name());
-  measure(allocate, [&pool] { cost_sink = pool.allocate().value(); });
-  void* block = cost_sink;
-  measure(release, [&pool, block] { cost_size_sink = pool.release(block).has_value(); });
-  measure(pair, [&pool] { cost_size_sink = pool.release(pool.allocate().value()).has_value(); });
+  check(first.has_value() && pool.release(first.value().token).has_value(), pool.name());
+  measure(allocate, [&pool] { block_sink = pool.allocate().value(); });
+  measure(release, [&pool] { cost_size_sink = pool.release(block_sink.token).has_value(); });
+  measure(pair, [&pool] { cost_size_sink = pool.release(pool.allocate().value().token).has_value(); });
   check(cost_size_sink == 1, pool.name());
 }
 
 void measure_pools() {
   measure_pool("pool64.allocate", "pool64.release", "pool64.allocate+release", layout::pool_tiny);
+  measure_pool("pool64checked.allocate", "pool64checked.release", "pool64checked.allocate+release",
+               layout::pool_tiny_checked);
   measure_pool("pool96.allocate", "pool96.release", "pool96.allocate+release", layout::pool_odd);
   measure_pool("pool256.allocate", "pool256.release", "pool256.allocate+release", layout::pool_small);
+  measure_pool("pool256checked.allocate", "pool256checked.release", "pool256checked.allocate+release",
+               layout::pool_small_checked);
 
   // Pools::allocate by size and usage returns a Buffer; its end releases the block.
   Slot<memplan::Result<memplan::Buffer>> buffer;

@@ -113,11 +113,14 @@ int main() {
   auto& mem = layout::memory();
   check(static_cast<bool>(mem.init()), "layout init");
   for (const auto& span : layout::storage_spans) {
+    bool metadata = false;  // pool metadata is set up, not zero: health_check() below reads it
+    for (std::size_t p = 0; p < layout::pools.size(); ++p) metadata = metadata || layout::pools[p].metadata() == span.data;
     const auto* bytes = static_cast<const std::uint8_t*>(span.data);
     bool zero = true;
     for (std::size_t i = 0; i < span.size; ++i) zero = zero && bytes[i] == 0;
-    check(zero, "init wiped the power-up leftovers");
+    check(zero || metadata, "init wiped the power-up leftovers");
   }
+  check(static_cast<bool>(mem.pools.health_check()), "pool metadata set up from the leftovers");
   check(mem.init().error() == memplan::Error::AlreadyInitialized, "second init refused");
   check(static_cast<bool>(mem.sessions.attach({&nonce_store, &clock_port, &identity})), "attach ports");
 

@@ -29,6 +29,7 @@ class PoolSpec:
     usage: Tuple[str, ...]
     region: str
     index: int  # position in the profile's pools list, for key paths
+    detect_write_after_free: bool = True  # allocation checks that a free block still reads as wiped
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,6 @@ from memplan.diagnostics import Diagnostic, ProfileError
 from memplan.model import USAGES, WORKSPACE_BUFFERS, PoolSpec, Profile
 from memplan.target_abi import HOST_CORE, TargetAbi, abi_for
 
-STATE_BITS = 32
-
 
 def align_up(value: int, alignment: int) -> int:
     return (value + alignment - 1) // alignment * alignment
@@ -73,7 +71,7 @@ class PoolPlan:
     spec: PoolSpec
     storage_symbol: str
     state_symbol: str
-    state_words: int
+    state_size: int  # sizeof(PoolState<count>) on the plan's ABI
     usage_mask: int
     section: str
     state_section: str
@@ -145,7 +143,7 @@ def plan_for_abi(profile: Profile, core: str) -> Plan:
                 spec=spec,
                 storage_symbol=f"pool_{spec.name}_storage",
                 state_symbol=f"pool_{spec.name}_state",
-                state_words=(spec.count + STATE_BITS - 1) // STATE_BITS,
+                state_size=abi.pool_state_size(spec.count),
                 usage_mask=mask,
                 section=_section(profile, f"pool.{spec.name}"),
                 state_section=_section(profile, f"pool_state.{spec.name}"),
@@ -162,7 +160,7 @@ def plan_for_abi(profile: Profile, core: str) -> Plan:
         spec = pool.spec
         state = PlacedObject(
             f"pools[{spec.index}].count", f"pool_state.{spec.name}", pool.state_symbol, pool.state_section,
-            pool.state_words * abi.pool_state_word, abi.pool_state_word,
+            pool.state_size, abi.pool_state_align,
         )
         add(spec.region, state)
 

@@ -163,6 +163,20 @@ def view_model(plan: Plan, profile_bytes: bytes) -> Dict[str, Any]:
         "workspace_bytes": p.workspace.buffer_size * len(plan.workspace_buffers),
         "pools_by_storage": {pool.storage_symbol: pool for pool in plan.pools},
         "pools_by_state": {pool.state_symbol: pool for pool in plan.pools},
+        "pool_rows": [
+            {
+                "name": pool.spec.name,
+                "key": f"pools[{pool.spec.index}]",
+                "block_size": pool.spec.block_size,
+                "count": pool.spec.count,
+                "usage": ", ".join(pool.spec.usage),
+                "storage": pool.storage_size,
+                "state": pool.state_size,
+                "state_per_block": plan.abi.pool_block_state_size,
+                "check": "on" if pool.spec.detect_write_after_free else "off",
+            }
+            for pool in plan.pools
+        ],
         "table": [
             {
                 "name": r.name,

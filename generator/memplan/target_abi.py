@@ -21,7 +21,12 @@ class TargetAbi:
     session_record_size: int
     session_record_align: int
     session_hot_end: int  # offsetof(SessionRecord, key_loaded_at_s): the hot fields end here
-    pool_state_word: int  # one std::uint32_t holds the in-use bits of 32 blocks
+    pool_block_state_size: int  # a block's out-of-band 64-bit generation and 16-bit free-list link
+    pool_state_align: int  # memplan::PoolState<N>: two 32-bit words and a 16-bit link per block
+
+    def pool_state_size(self, count: int) -> int:
+        """sizeof(memplan::PoolState<count>): the pool's metadata in its pool_state section."""
+        return -(-count * self.pool_block_state_size // self.pool_state_align) * self.pool_state_align
 
 
 _CORTEX_M = TargetAbi(
@@ -31,7 +36,8 @@ _CORTEX_M = TargetAbi(
     session_record_size=48,
     session_record_align=8,
     session_hot_end=32,
-    pool_state_word=4,
+    pool_block_state_size=10,
+    pool_state_align=4,
 )
 
 _HOST = TargetAbi(
@@ -41,7 +47,8 @@ _HOST = TargetAbi(
     session_record_size=48,
     session_record_align=8,
     session_hot_end=32,
-    pool_state_word=4,
+    pool_block_state_size=10,
+    pool_state_align=4,
 )
 
 HOST_CORE = "host"

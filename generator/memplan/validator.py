@@ -28,7 +28,7 @@ MAX_NAME = 32
 MAX_REGION_SIZE = (1 << 32) - 1  # every size must fit a Cortex-M core's 32-bit size_t
 MAX_POOLS = 32
 MAX_BLOCK_SIZE = 1 << 20
-MAX_BLOCK_COUNT = 65535
+MAX_BLOCK_COUNT = 65535  # the runtime's kMaxPoolBlocks: free-list links are 16-bit
 MAX_SESSIONS = 1024
 MAX_KEY_SLOTS = 255  # the runtime's kMaxKeySlots (SessionRecord::key_slot is a byte); init() refuses more
 MAX_WORKSPACE_BUFFER = 1 << 20
@@ -114,6 +114,14 @@ class _Checker:
             self.error(node.position, path, f"must be <= {high} (got {value})")
             return None
         return value
+
+    def boolean(self, node: Optional[YNode], path: str) -> Optional[bool]:
+        if node is None:
+            return None
+        if not isinstance(node, YScalar) or node.tag != "bool":
+            self.error(node.position, path, f"must be true or false (got {_describe(node)})")
+            return None
+        return bool(node.value)
 
     def string(self, node: Optional[YNode], path: str) -> Optional[str]:
         if node is None:
@@ -368,7 +376,7 @@ def _pools(c: _Checker, node: Optional[YNode], region_ref: Callable[[Optional[YN
     ok = True
     for index, item in enumerate(node.items):
         path = f"pools[{index}]"
-        m = c.mapping(item, path, ("name", "block_size", "count", "usage", "region"), ("name", "block_size", "count", "usage"))
+        m = c.mapping(item, path, ("name", "block_size", "count", "usage", "region", "detect_write_after_free"), ("name", "block_size", "count", "usage"))
         name_node = c.child(m, "name")
         name = c.identifier(name_node, f"{path}.name", NAME_RE, "a pool name")
         if name is not None and name_node is not None:
@@ -380,7 +388,7 @@ def _pools(c: _Checker, node: Optional[YNode], region_ref: Callable[[Optional[YN
         block_node = c.child(m, "block_size")
         block_size = c.size(block_node, f"{path}.block_size", 1, MAX_BLOCK_SIZE)
         if block_size is not None and block_node is not None and block_size % 8 != 0:
-            # Blocks hold the free-list link and any scalar type: keep them 8-byte aligned.
+            # Pools wipe and check blocks 8 bytes at a time, and blocks hold any scalar type.
             c.error(block_node.position, f"{path}.block_size", f"must be a multiple of 8 (got {block_size})")
             block_size = None
         count_node = c.child(m, "count")
@@ -403,11 +411,19 @@ def _pools(c: _Checker, node: Optional[YNode], region_ref: Callable[[Optional[YN
                 c.error(usage_node.position, f"{path}.usage", f"a nonce pool needs blocks of at least {GCM_IV_BYTES} B (block_size is {block_size})")
                 usage = None
         region = region_ref(c.child(m, "region"), f"{path}.region")
-        if None in (name, block_size, count, usage) or m is None:
+        detect_node = c.child(m, "detect_write_after_free")
+        # On by default where a stale write could leak or plant key material.
+        detect = c.boolean(detect_node, f"{path}.detect_write_after_free") if detect_node is not None else _holds_secrets(usage)
+        if None in (name, block_size, count, usage, detect) or m is None:
             ok = False
             continue
-        pools.append(PoolSpec(name, block_size, count, usage, region, index))  # type: ignore[arg-type]
+        pools.append(PoolSpec(name, block_size, count, usage, region, index, detect))  # type: ignore[arg-type]
     return pools if ok else None
+
+
+def _holds_secrets(usage: Optional[Tuple[str, ...]]) -> bool:
+    """The default of pools[].detect_write_after_free: pools that may hold keys or nonces."""
+    return usage is not None and ("key" in usage or "nonce" in usage)
 
 
 # Names layout.hpp declares in the profile namespace and object names layout.ld

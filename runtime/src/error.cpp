@@ -10,9 +10,10 @@ const char* to_string(Error error) noexcept {
     case Error::SizeNotSupported: return "SizeNotSupported";
     case Error::PoolExhausted: return "PoolExhausted";
     case Error::NullPointer: return "NullPointer";
-    case Error::ForeignPointer: return "ForeignPointer";
-    case Error::InteriorPointer: return "InteriorPointer";
+    case Error::InvalidHandle: return "InvalidHandle";
+    case Error::StaleHandle: return "StaleHandle";
     case Error::DoubleRelease: return "DoubleRelease";
+    case Error::PoolCorrupted: return "PoolCorrupted";
     case Error::NoBufferAvailable: return "NoBufferAvailable";
     case Error::InvalidSession: return "InvalidSession";
     case Error::InvalidSessionState: return "InvalidSessionState";

@@ -1,14 +1,20 @@
 // libFuzzer target: arbitrary sequences of runtime operations on a layout,
 // checked after every step against a model of what must be true:
-//   - no block is handed out twice, and every handed-out block reads as zero;
-//   - statistics (in use, violations) match the model; the pools stay healthy;
-//   - bad releases (double, foreign, interior, null) are errors that change nothing;
+//   - no block is handed out twice, and every handed-out block reads as zero
+//     (unless a stale pointer wrote into it while free and its pool does not
+//     check: the documented limit);
+//   - each block's generation, and the statistics (in use, violations, writes
+//     after free), match the model; the pools stay healthy;
+//   - stale, double and forged release tokens are errors that change nothing;
+//   - a write through a stale pointer into a free block never steers a pool,
+//     and a checking pool finds it at the block's next allocation;
 //   - no nonce is ever used twice with the same key, across rotations and
 //     simulated power loss (the layout's RAM is lost, the nonce store is not);
 //   - a failed open never leaves plaintext in the output.
 // Any violation aborts (a finding).
 #include <fuzzer/FuzzedDataProvider.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <cstdio>
@@ -42,8 +48,23 @@ struct PoolModel {
   std::uint32_t block_size;
   std::uint32_t count;
   memplan::UsageMask usages;
+  bool checks_wiped;
+  std::uint8_t* storage;
   std::uint32_t in_use = 0;
   std::uint32_t violations = 0;
+  std::uint32_t writes_after_free = 0;
+  std::vector<std::uint64_t> generation = std::vector<std::uint64_t>(count, 0);  // odd: in use
+  std::vector<bool> dirty = std::vector<bool>(count, false);  // free, and written through a stale pointer
+
+  std::uint32_t index_of(const std::uint8_t* data) const {
+    return static_cast<std::uint32_t>(static_cast<std::size_t>(data - storage) / block_size);
+  }
+};
+
+// A block taken from a pool directly, released by its token.
+struct RawBlock {
+  const char* pool;
+  memplan::Block block;
 };
 
 using Key = std::array<std::uint8_t, 32>;
@@ -68,7 +89,7 @@ class Harness {
   explicit Harness(Persistent& persistent) : p_(persistent) { boot(); }
 
   void step(FuzzedDataProvider& in) {
-    switch (in.ConsumeIntegralInRange<int>(0, 11)) {
+    switch (in.ConsumeIntegralInRange<int>(0, 13)) {
       case 0:
         allocate(in);
         break;
@@ -104,6 +125,12 @@ class Harness {
         if (in.ConsumeIntegralInRange<int>(0, 7) == 0) power_loss();
         p_.clock.advance(in.ConsumeIntegralInRange<std::uint32_t>(0, 600));
         break;
+      case 12:
+        raw_block(in);
+        break;
+      case 13:
+        stale_write(in);
+        break;
     }
     verify();
   }
@@ -111,13 +138,21 @@ class Harness {
  private:
   void boot() {
     held_.clear();
+    raw_held_.clear();
+    stale_tokens_.clear();
+    freed_.clear();
     sessions_.clear();
     layout_ = std::make_unique<Layout>(policy());
     require(static_cast<bool>(layout_->init()), "layout init");
     require(static_cast<bool>(layout_->sessions.attach({&p_.store, &p_.clock, &p_.identity})), "attach");
-    models_ = {PoolModel{"key", 32, 16, layout_->key_pool.usages()},
-               PoolModel{"small", 256, 8, layout_->small_pool.usages()},
-               PoolModel{"large", 4224, 4, layout_->large_pool.usages()}};
+    const auto checks = [](const memplan::BasicPool<memplan::NoLock>& pool) {
+      return pool.allocation_check() == memplan::AllocationCheck::Wiped;
+    };
+    models_ = {PoolModel{"key", 32, 16, layout_->key_pool.usages(), checks(layout_->key_pool), layout_->key_storage},
+               PoolModel{"small", 256, 8, layout_->small_pool.usages(), checks(layout_->small_pool),
+                         layout_->small_storage},
+               PoolModel{"large", 4224, 4, layout_->large_pool.usages(), checks(layout_->large_pool),
+                         layout_->large_storage}};
     pool_by_name_ = {{"key", &layout_->key_pool}, {"small", &layout_->small_pool}, {"large", &layout_->large_pool}};
   }
 
@@ -151,46 +186,115 @@ class Harness {
     require(result.has_value(), "allocation the model allows failed");
     Buffer& b = result.value();
     require(std::strcmp(b.pool_name(), expected->name) == 0, "allocation from the wrong class");
-    require(memplan_test::all_zero(b.data(), b.capacity()), "a handed-out block is not zero");
-    for (const Buffer& h : held_) require(h.data() != b.data(), "a block handed out twice");
-    std::memset(b.data(), 0xA5, b.capacity());
-    find_model(expected->name).in_use++;
+    handed_out(find_model(expected->name), b.data(), nullptr);
     held_.push_back(std::move(b));
+  }
+
+  // The model's view of a block just handed out (its token, when the caller
+  // has one: raw blocks).
+  void handed_out(PoolModel& model, std::uint8_t* data, const memplan::BlockToken* token) {
+    require(data >= model.storage && model.index_of(data) < model.count &&
+                data == model.storage + std::size_t{model.index_of(data)} * model.block_size,
+            "a handed-out block outside its pool's storage");
+    const std::uint32_t index = model.index_of(data);
+    require(model.generation[index] % 2 == 0, "a block in use handed out again");
+    model.generation[index] += 1;
+    if (token != nullptr) {
+      require(token->index == index && token->generation.value() == model.generation[index], "token differs from the model");
+    }
+    if (model.dirty[index]) {
+      model.dirty[index] = false;
+      if (model.checks_wiped) {
+        ++model.writes_after_free;
+        ++model.violations;
+        require(memplan_test::all_zero(data, model.block_size), "a stale write reached the next owner of a checked block");
+      }
+    } else {
+      require(memplan_test::all_zero(data, model.block_size), "a handed-out block is not zero");
+    }
+    std::memset(data, 0xA5, model.block_size);
+    model.in_use++;
+  }
+
+  void taken_back(PoolModel& model, std::uint8_t* data) {
+    model.generation[model.index_of(data)] += 1;
+    model.in_use--;
+    freed_.push_back(data);
   }
 
   void release(FuzzedDataProvider& in) {
     if (held_.empty()) return;
     const std::size_t i = in.ConsumeIntegralInRange<std::size_t>(0, held_.size() - 1);
-    freed_.push_back(held_[i].data());
-    find_model(held_[i].pool_name()).in_use--;
+    PoolModel& model = find_model(held_[i].pool_name());
+    taken_back(model, held_[i].data());
     held_.erase(held_.begin() + static_cast<std::ptrdiff_t>(i));  // the handle wipes and releases
+    require(memplan_test::all_zero(freed_.back(), model.block_size), "a released block was not wiped");
   }
 
-  void bad_release(FuzzedDataProvider& in) {
-    const int kind = in.ConsumeIntegralInRange<int>(0, 3);
-    auto& pool = *pool_by_name_[models_[static_cast<std::size_t>(in.ConsumeIntegralInRange<int>(0, 2))].name];
-    PoolModel& model = find_model(pool.name());
-    std::uint8_t outside[16];
-    if (kind == 0) {
-      require(pool.release(nullptr).error() == memplan::Error::NullPointer, "null release");
-    } else if (kind == 1) {
-      require(pool.release(outside).error() == memplan::Error::ForeignPointer, "foreign release");
-    } else if (kind == 2) {
-      const Buffer* inside = held_in(pool.name());
-      if (inside == nullptr) return;
-      const std::size_t offset = in.ConsumeIntegralInRange<std::size_t>(1, inside->capacity() - 1);
-      require(pool.release(inside->data() + offset).error() == memplan::Error::InteriorPointer, "interior release");
-    } else {
-      // A block released earlier and not handed out again: a double release.
-      for (std::uint8_t* stale : freed_) {
-        if (!pool.owns(stale) || is_held(stale)) continue;
-        require(pool.release(stale).error() == memplan::Error::DoubleRelease, "double release");
-        ++model.violations;
+  // A block taken from, or given back to, a pool directly, by token.
+  void raw_block(FuzzedDataProvider& in) {
+    PoolModel& model = models_[static_cast<std::size_t>(in.ConsumeIntegralInRange<int>(0, 2))];
+    auto& pool = *pool_by_name_[model.name];
+    if (in.ConsumeBool() || raw_held_.empty()) {
+      auto result = pool.allocate();
+      if (model.in_use == model.count) {
+        require(!result && result.error() == memplan::Error::PoolExhausted, "PoolExhausted expected");
         return;
       }
+      require(result.has_value(), "raw allocation the model allows failed");
+      handed_out(model, result.value().data, &result.value().token);
+      raw_held_.push_back(RawBlock{model.name, result.value()});
       return;
     }
+    const std::size_t i = in.ConsumeIntegralInRange<std::size_t>(0, raw_held_.size() - 1);
+    const RawBlock raw = raw_held_[i];
+    raw_held_.erase(raw_held_.begin() + static_cast<std::ptrdiff_t>(i));
+    require(static_cast<bool>(pool_by_name_[raw.pool]->release(raw.block.token)), "raw release");
+    taken_back(find_model(raw.pool), raw.block.data);
+    stale_tokens_.push_back(raw);
+  }
+
+  // Releases no allocation gives: kept past their release, or forged.
+  void bad_release(FuzzedDataProvider& in) {
+    const int kind = in.ConsumeIntegralInRange<int>(0, 2);
+    if (kind == 0 && !stale_tokens_.empty()) {
+      const RawBlock stale = stale_tokens_[in.ConsumeIntegralInRange<std::size_t>(0, stale_tokens_.size() - 1)];
+      PoolModel& model = find_model(stale.pool);
+      const auto expected = model.generation[stale.block.token.index] == stale.block.token.generation.value() + 1
+                                ? memplan::Error::DoubleRelease
+                                : memplan::Error::StaleHandle;
+      require(pool_by_name_[stale.pool]->release(stale.block.token).error() == expected, "stale token");
+      ++model.violations;
+      return;
+    }
+    PoolModel& model = models_[static_cast<std::size_t>(in.ConsumeIntegralInRange<int>(0, 2))];
+    memplan::BlockToken forged{};
+    if (kind == 1) {
+      forged.index = in.ConsumeIntegralInRange<std::uint32_t>(model.count, 0xFFFFFFFFu);  // no such block
+      forged.generation = memplan::BlockGeneration{1, 0};
+    } else {
+      forged.index = in.ConsumeIntegralInRange<std::uint32_t>(0, model.count - 1);
+      forged.generation = memplan::BlockGeneration{in.ConsumeIntegral<std::uint32_t>() & ~1u, 0};  // even
+    }
+    require(pool_by_name_[model.name]->release(forged).error() == memplan::Error::InvalidHandle, "forged token");
     ++model.violations;
+  }
+
+  // A write through a pointer kept past its release, into a block that is
+  // free now (into a block handed out again it reaches the new owner, which
+  // no allocator can see: SECURITY.md).
+  void stale_write(FuzzedDataProvider& in) {
+    if (freed_.empty()) return;
+    std::uint8_t* stale = freed_[in.ConsumeIntegralInRange<std::size_t>(0, freed_.size() - 1)];
+    for (auto& model : models_) {
+      if (stale < model.storage || model.index_of(stale) >= model.count) continue;
+      const std::uint32_t index = model.index_of(stale);
+      if (model.generation[index] % 2 != 0) return;
+      stale[in.ConsumeIntegralInRange<std::uint32_t>(0, model.block_size - 1)] =
+          in.ConsumeIntegralInRange<std::uint8_t>(1, 255);
+      model.dirty[index] = true;
+      return;
+    }
   }
 
   void workspace(FuzzedDataProvider& in) {
@@ -270,6 +374,20 @@ class Harness {
     last_sealed_.assign(sealed.value().data.data(), sealed.value().data.data() + sealed.value().data.size());
     last_nonce_ = nonce;
     last_key_ = s->key;
+    // The sealed message's pool block: handed out, then released when
+    // `sealed` ends here, which the model follows as for any Buffer.
+    for (auto& model : models_) {
+      std::uint8_t* data = sealed.value().data.data();
+      if (data < model.storage || model.index_of(data) >= model.count) continue;
+      const std::uint32_t index = model.index_of(data);
+      require(model.generation[index] % 2 == 0, "a block in use sealed into");
+      if (model.dirty[index] && model.checks_wiped) {
+        ++model.writes_after_free;
+        ++model.violations;
+      }
+      model.dirty[index] = false;
+      model.generation[index] += 2;
+    }
   }
 
   void open_tampered(FuzzedDataProvider& in) {
@@ -325,8 +443,11 @@ class Harness {
       const auto stats = pool_by_name_[m.name]->stats();
       require(stats.in_use == m.in_use, "in-use statistic differs from the model");
       require(stats.security_violations == m.violations, "violation statistic differs from the model");
+      require(stats.writes_after_free == m.writes_after_free, "writes-after-free statistic differs from the model");
+      const bool clean = std::none_of(m.dirty.begin(), m.dirty.end(), [](bool d) { return d; });
+      // health_check() reads every free block: a dirty one is, rightly, a failure.
+      require(static_cast<bool>(pool_by_name_[m.name]->health_check()) == clean, "pool health check differs from the model");
     }
-    require(static_cast<bool>(layout_->pools.health_check()), "pool health check failed");
     require(memplan::mbedtls_calloc_calls() == 0, "mbedTLS used the heap");
   }
 
@@ -336,25 +457,15 @@ class Harness {
     }
     finding("unknown pool");
   }
-  const Buffer* held_in(const char* pool) const {
-    for (const auto& b : held_) {
-      if (std::strcmp(b.pool_name(), pool) == 0) return &b;
-    }
-    return nullptr;
-  }
-  bool is_held(const std::uint8_t* block) const {
-    for (const auto& b : held_) {
-      if (b.data() == block) return true;
-    }
-    return false;
-  }
 
   Persistent& p_;
   std::unique_ptr<Layout> layout_;
   std::vector<PoolModel> models_;
   std::map<std::string, memplan::BasicPool<memplan::NoLock>*> pool_by_name_;
   std::vector<Buffer> held_;
-  std::vector<std::uint8_t*> freed_;
+  std::vector<RawBlock> raw_held_;
+  std::vector<RawBlock> stale_tokens_;  // raw blocks released: their tokens replayed
+  std::vector<std::uint8_t*> freed_;    // pointers kept past their release
   std::vector<SessionModel> sessions_;
   memplan::BasicWorkspaceLease<memplan::NoLock> lease_;
   std::vector<std::uint8_t> last_sealed_;

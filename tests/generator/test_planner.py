@@ -58,7 +58,7 @@ def test_hand_computed_layout() -> None:
     # Pools are searched smallest block first; declaration order does not matter.
     assert [p.spec.name for p in result.pools] == ["keys", "ctx", "big"]
     keys = result.pools[0]
-    assert keys.state_words == 2  # 33 blocks need two 32-bit state words
+    assert keys.state_size == 332  # 33 blocks x (64-bit generation + 16-bit link), rounded up to 4
     assert keys.usage_mask == 0b0011 and keys.usage_mask_literal == "0x3u"
     assert result.pools[1].usage_mask == 0b1000 and result.pools[2].usage_mask == 0b0100
     assert keys.section == ".memplan.hand.pool.keys"
@@ -69,14 +69,14 @@ def test_hand_computed_layout() -> None:
     assert rows(ram) == [
         ("pool.keys", "pools[1]", 0, 16 * 33, 64, 0),
         ("pool.big", "pools[0]", 576, 200 * 3, 64, 48),  # 528 -> 576
-        ("pool_state.keys", "pools[1].count", 1176, 8, 4, 0),
-        ("pool_state.big", "pools[0].count", 1184, 4, 4, 0),
-        ("workspace", "workspace", 1216, 48 * 5, 64, 28),  # 1188 -> 1216
-        ("sessions", "sessions", 1472, 64 * 3, 64, 16 + 3 * 16),  # 1456 -> 1472, 48 B records in 64 B slots
-        ("key_slots", "sessions.key_slots", 1664, 616 * 2, 64, 0),
+        ("pool_state.keys", "pools[1].count", 1176, 332, 4, 0),
+        ("pool_state.big", "pools[0].count", 1508, 32, 4, 0),  # 30 B rounded up to 4
+        ("workspace", "workspace", 1600, 48 * 5, 64, 60),  # 1540 -> 1600
+        ("sessions", "sessions", 1856, 64 * 3, 64, 16 + 3 * 16),  # 1840 -> 1856, 48 B records in 64 B slots
+        ("key_slots", "sessions.key_slots", 2048, 616 * 2, 64, 0),
     ]
-    assert ram.used == 2896 and ram.budget == 32 * 1024 and ram.size == 64 * 1024
-    assert ram.padding == 48 + 28 + 16 + 48 and ram.free == 32 * 1024 - 2896 and ram.align == 64
+    assert ram.used == 3280 and ram.budget == 32 * 1024 and ram.size == 64 * 1024
+    assert ram.padding == 48 + 60 + 16 + 48 and ram.free == 32 * 1024 - 3280 and ram.align == 64
     assert result.session_slot_size == 64 and result.session_slot_padding == 16
 
     big = ram.objects[1]
@@ -90,10 +90,10 @@ def test_hand_computed_layout() -> None:
     assert ram.objects[2].linker_name == "pool_state_keys"
 
     fast = result.region("fast")
-    assert rows(fast) == [("pool.ctx", "pools[2]", 0, 80, 64, 0), ("pool_state.ctx", "pools[2].count", 80, 4, 4, 0)]
-    assert fast.used == 84
-    assert result.total_used == 2896 + 84
-    assert summary(result) == {"ram": (2896, 32 * 1024), "fast": (84, 4096)}
+    assert rows(fast) == [("pool.ctx", "pools[2]", 0, 80, 64, 0), ("pool_state.ctx", "pools[2].count", 80, 20, 4, 0)]
+    assert fast.used == 100
+    assert result.total_used == 3280 + 100
+    assert summary(result) == {"ram": (3280, 32 * 1024), "fast": (100, 4096)}
 
 
 def test_hand_computed_host_plan() -> None:
@@ -104,16 +104,16 @@ def test_hand_computed_host_plan() -> None:
     ram = host.region("ram")
     # Same placement up to the key slots; an x86-64 GCM context is 624 B instead of 616 B.
     assert rows(ram)[:-1] == rows(result.region("ram"))[:-1]
-    assert rows(ram)[-1] == ("key_slots", "sessions.key_slots", 1664, 624 * 2, 64, 0)
-    assert ram.used == 1664 + 1248
-    assert host.region("fast").used == 84
+    assert rows(ram)[-1] == ("key_slots", "sessions.key_slots", 2048, 624 * 2, 64, 0)
+    assert ram.used == 2048 + 1248
+    assert host.region("fast").used == 100
     assert host.host is None
 
 
 def test_a_host_profile_is_its_own_host_plan() -> None:
     result = plan_text(HAND.replace("core: cortex-m3", "core: host"))
     assert result.host is result
-    assert result.region("ram").used == 2912
+    assert result.region("ram").used == 3296
 
 
 def test_cache_line_32_rounds_sessions_to_64() -> None:
@@ -153,7 +153,7 @@ def _check_region(result: Plan, region: RegionPlan) -> None:
             assert spec.region == region.name
         elif kind == "pool_state":
             spec = next(p for p in profile.pools if p.name == name)
-            assert obj.size == 4 * ((spec.count + 31) // 32)
+            assert obj.size == align_up(10 * spec.count, 4)  # per block: 64-bit generation, 16-bit link
         elif kind == "workspace":
             assert obj.size == profile.workspace.buffer_size * len(WORKSPACE_BUFFERS)
         elif kind == "sessions":
@@ -189,8 +189,8 @@ def test_shipped_region_totals_add_up(name: str) -> None:
 
 def test_shipped_medium_numbers() -> None:
     result = plan(load_profile(str(REPO / "profiles" / "medium.yaml"))[0])
-    assert summary(result) == {"sram": (44384, 49152), "ccm": (2052, 4096)}
-    assert summary(result.host) == {"sram": (44448, 49152), "ccm": (2052, 4096)}
+    assert summary(result) == {"sram": (44640, 49152), "ccm": (2368, 4096)}
+    assert summary(result.host) == {"sram": (44704, 49152), "ccm": (2368, 4096)}
 
 
 def _check_budget(write_profile: Callable[..., Path], cli: Callable[..., Run], text: str) -> Run:
@@ -201,10 +201,10 @@ def _check_budget(write_profile: Callable[..., Path], cli: Callable[..., Run], t
 
 
 def test_over_budget_names_region_total_budget_and_largest(write_profile, cli) -> None:
-    run = _check_budget(write_profile, cli, VALID_PROFILE.replace("  sram: 48KiB", "  sram: 44383"))
+    run = _check_budget(write_profile, cli, VALID_PROFILE.replace("  sram: 48KiB", "  sram: 44639"))
     assert run.err == (
-        "F:11:9: error: budget.sram: region 'sram' needs 44384 B but its budget is 44383 B (over by 1 B); "
-        "largest: pools[3] (pool.large) 16384 B, workspace (workspace) 10260 B, pools[2] (pool.medium) 8192 B\n"
+        "F:11:9: error: budget.sram: region 'sram' needs 44640 B but its budget is 44639 B (over by 1 B); "
+        "largest: pools[3] (pool.large) 16384 B, workspace (workspace) 10248 B, pools[2] (pool.medium) 8192 B\n"
     )
 
 
@@ -212,19 +212,19 @@ def test_over_budget_in_every_region_at_once(write_profile, cli) -> None:
     text = VALID_PROFILE.replace("  sram: 48KiB", "  sram: 40000").replace("  ccm: 4KiB", "  ccm: 2KiB")
     run = _check_budget(write_profile, cli, text)
     assert run.err.splitlines() == [
-        "F:11:9: error: budget.sram: region 'sram' needs 44384 B but its budget is 40000 B (over by 4384 B); "
-        "largest: pools[3] (pool.large) 16384 B, workspace (workspace) 10260 B, pools[2] (pool.medium) 8192 B",
-        "F:12:8: error: budget.ccm: region 'ccm' needs 2052 B but its budget is 2048 B (over by 4 B); "
-        "largest: pools[0] (pool.tiny) 2048 B, pools[0].count (pool_state.tiny) 4 B",
+        "F:11:9: error: budget.sram: region 'sram' needs 44640 B but its budget is 40000 B (over by 4640 B); "
+        "largest: pools[3] (pool.large) 16384 B, workspace (workspace) 10248 B, pools[2] (pool.medium) 8192 B",
+        "F:12:8: error: budget.ccm: region 'ccm' needs 2368 B but its budget is 2048 B (over by 320 B); "
+        "largest: pools[0] (pool.tiny) 2048 B, pools[0].count (pool_state.tiny) 320 B",
     ]
 
 
 def test_a_budget_that_fits_the_target_but_not_the_host_build(write_profile, cli) -> None:
-    run = _check_budget(write_profile, cli, VALID_PROFILE.replace("  sram: 48KiB", "  sram: 44384"))
+    run = _check_budget(write_profile, cli, VALID_PROFILE.replace("  sram: 48KiB", "  sram: 44640"))
     assert run.err == (
-        "F:11:9: error: budget.sram: region 'sram' needs 44448 B in a host build (x86-64: mbedTLS contexts are "
-        "larger) but its budget is 44384 B (over by 64 B); "
-        "largest: pools[3] (pool.large) 16384 B, workspace (workspace) 10260 B, pools[2] (pool.medium) 8192 B\n"
+        "F:11:9: error: budget.sram: region 'sram' needs 44704 B in a host build (x86-64: mbedTLS contexts are "
+        "larger) but its budget is 44640 B (over by 64 B); "
+        "largest: pools[3] (pool.large) 16384 B, workspace (workspace) 10248 B, pools[2] (pool.medium) 8192 B\n"
     )
 
 
@@ -234,4 +234,4 @@ def test_plan_raises_profile_error_with_position() -> None:
         plan(profile)
     (diagnostic,) = info.value.diagnostics
     assert (diagnostic.path, diagnostic.position.line, diagnostic.position.column) == ("budget.ccm", 12, 8)
-    assert "needs 2052 B but its budget is 1024 B (over by 1028 B)" in diagnostic.message
+    assert "needs 2368 B but its budget is 1024 B (over by 1344 B)" in diagnostic.message

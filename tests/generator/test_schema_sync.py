@@ -204,6 +204,7 @@ def _full_profile() -> str:
     text = text.replace("  key_slots: 8\n", "  key_slots: 8\n  region: sram\n")
     text = text.replace("  buffer_size: 2048\n", "  buffer_size: 2048\n  region: sram\n")
     assert text.count("region:") == 6
+    text = text.replace("region: sram}", "region: sram, detect_write_after_free: false}", 1)
     return text
 
 
@@ -230,7 +231,7 @@ class Recorder:
 def recorded() -> Dict[str, List[Tuple[int, str, tuple]]]:
     recorder = Recorder()
     with pytest.MonkeyPatch.context() as monkeypatch:
-        for method in ("mapping", "integer", "size", "choice", "identifier"):
+        for method in ("mapping", "integer", "size", "choice", "identifier", "boolean"):
             recorder.wrap(monkeypatch, method)
         validator.validate(load_text(_full_profile(), "full.yaml"), "full.yaml")
     return recorder.calls
@@ -248,7 +249,7 @@ def _call_sites(method: str) -> List[int]:
     return sorted(set(lines))
 
 
-@pytest.mark.parametrize("method", ["mapping", "integer", "size", "choice", "identifier"])
+@pytest.mark.parametrize("method", ["mapping", "integer", "size", "choice", "identifier", "boolean"])
 def test_every_check_in_the_validator_is_recorded(recorded: Dict[str, list], method: str) -> None:
     sites = _call_sites(method)
     assert sites, method
@@ -557,3 +558,12 @@ def test_thirty_two_pools_and_no_more(schema: Dict[str, Any]) -> None:
 def test_shipped_profiles_match_the_schema(schema: Dict[str, Any], name: str) -> None:
     document = yaml.safe_load((REPO / "profiles" / f"{name}.yaml").read_text(encoding="utf-8"))
     assert is_valid(schema, schema, document)
+
+
+def test_booleans_match(schema: Dict[str, Any], recorded: Dict[str, list]) -> None:
+    paths = {re.sub(r"\[\d+\]", "[]", path) for _, path, _ in recorded["boolean"]}
+    assert paths == {"pools[].detect_write_after_free"}
+    for _, path, _ in recorded["boolean"]:
+        node = schema_at(schema, path)
+        assert node["type"] == "boolean", path
+        assert "default" not in node  # the default depends on usage: the description says so

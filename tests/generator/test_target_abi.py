@@ -23,6 +23,7 @@ PROBE = """\
 #include <cstdint>
 
 #include <mbedtls/gcm.h>
+#include <memplan/pool_state.hpp>
 #include <memplan/session_record.hpp>
 
 static_assert(sizeof(void*) == {abi.pointer_size}, "pointer_size");
@@ -31,7 +32,11 @@ static_assert(alignof(mbedtls_gcm_context) == {abi.gcm_context_align}, "gcm_cont
 static_assert(sizeof(memplan::SessionRecord) == {abi.session_record_size}, "session_record_size");
 static_assert(alignof(memplan::SessionRecord) == {abi.session_record_align}, "session_record_align");
 static_assert(offsetof(memplan::SessionRecord, key_loaded_at_s) == {abi.session_hot_end}, "session_hot_end");
-static_assert(sizeof(std::uint32_t) == {abi.pool_state_word}, "pool_state_word");
+static_assert(sizeof(memplan::PoolState<1>) == {pool_state_1}, "pool_state_size(1)");
+static_assert(sizeof(memplan::PoolState<2>) == {pool_state_2}, "pool_state_size(2)");
+static_assert(sizeof(memplan::PoolState<3>) == {pool_state_3}, "pool_state_size(3)");
+static_assert(sizeof(memplan::PoolState<65535>) == {pool_state_max}, "pool_state_size(65535)");
+static_assert(alignof(memplan::PoolState<3>) == {abi.pool_state_align}, "pool_state_align");
 #if defined(MBEDTLS_CIPHER_C)
 #error "memplan's mbedTLS config must not enable MBEDTLS_CIPHER_C (gcm_setkey would calloc)"
 #endif
@@ -40,7 +45,8 @@ static_assert(sizeof(std::uint32_t) == {abi.pool_state_word}, "pool_state_word")
 
 def _probe(core: str, abi: TargetAbi, mbedtls: Path, work: Path) -> subprocess.CompletedProcess:
     source = work / f"probe-{core}.cpp"
-    source.write_text(PROBE.format(abi=abi), encoding="utf-8")
+    sizes = {f"pool_state_{n}": abi.pool_state_size(count) for n, count in (("1", 1), ("2", 2), ("3", 3), ("max", 65535))}
+    source.write_text(PROBE.format(abi=abi, **sizes), encoding="utf-8")
     command = [*COMPILER_BY_CORE[core], "-Wall", "-Wextra", "-Werror", *cxx_include_flags(mbedtls),
                "-fsyntax-only", str(source)]
     return run_compiler(command)

@@ -15,6 +15,8 @@ from typing import Callable, List, Tuple
 import pytest
 
 from conftest import VALID_PROFILE, Run
+from memplan.loader import load_text
+from memplan.validator import validate
 
 POOLS = VALID_PROFILE[VALID_PROFILE.index("pools:\n"):VALID_PROFILE.index("sessions:\n")]
 REGIONS = "  regions:\n    sram: {size: 128KiB}\n    ccm: {size: 64KiB}\n"
@@ -131,12 +133,21 @@ CASES: List[Tuple[str, List[Tuple[str, str]], List[str]]] = [
      ["14:58: error: pools[0].usage[1]: duplicate usage 'key'"]),
     ("usage_empty", [("usage: [message]}", "usage: []}")],
      ["15:54: error: pools[1].usage: must be a non-empty list of: key, nonce, message, context"]),
+    # Booleans: true or false, nothing YAML 1.1 or a string reads as one.
+    ("detect_yes", [("count: 8, usage: [message]}", "count: 8, usage: [message], detect_write_after_free: yes}")],
+     ["16:91: error: pools[2].detect_write_after_free: must be true or false (got str 'yes')"]),
+    ("detect_int", [("count: 8, usage: [message]}", "count: 8, usage: [message], detect_write_after_free: 1}")],
+     ["16:91: error: pools[2].detect_write_after_free: must be true or false (got int 1)"]),
+    ("detect_quoted", [("count: 8, usage: [message]}", "count: 8, usage: [message], detect_write_after_free: 'true'}")],
+     ["16:91: error: pools[2].detect_write_after_free: must be true or false (got str 'true')"]),
+    ("detect_list", [("count: 8, usage: [message]}", "count: 8, usage: [message], detect_write_after_free: [true]}")],
+     ["16:91: error: pools[2].detect_write_after_free: must be true or false (got a list)"]),
     # Unknown, duplicate and missing keys.
     ("unknown_top_key", [("schema: 1\n", "schema: 1\ncolour: blue\n")],
      ["2:1: error: colour: unknown key (expected one of: schema, name, description, target, budget, pools, "
       "sessions, workspace, crypto)"]),
     ("unknown_pool_key", [("count: 8, usage", "count: 8, colour: red, usage")],
-     ["16:48: error: pools[2].colour: unknown key (expected one of: name, block_size, count, usage, region)"]),
+     ["16:48: error: pools[2].colour: unknown key (expected one of: name, block_size, count, usage, region, detect_write_after_free)"]),
     ("unknown_nonce_key", [("reserve: 1024}", "reserve: 1024, salt: 1}")],
      ["26:58: error: crypto.nonce.salt: unknown key (expected one of: fixed_size, counter_size, reserve)"]),
     ("unknown_region_key", [("ccm: {size: 64KiB}", "ccm: {size: 64KiB, speed: fast}")],
@@ -231,7 +242,7 @@ def test_the_base_profile_is_valid(write_profile: Callable[..., Path], cli: Call
     path = write_profile(VALID_PROFILE)
     run = cli("check", path)
     assert (run.code, run.err) == (0, "")
-    assert run.out == f"{path}: ok: sram 44384/49152 B, ccm 2052/4096 B\n"
+    assert run.out == f"{path}: ok: sram 44640/49152 B, ccm 2368/4096 B\n"
 
 
 @pytest.mark.parametrize("edits, expected", [(e, x) for _, e, x in CASES], ids=[c[0] for c in CASES])
@@ -297,3 +308,16 @@ def test_key_slot_limit_is_the_runtimes(write_profile: Callable[..., Path], cli:
     assert cli("check", write_profile(big.replace("key_slots: 8", "key_slots: 255"))).code == 0
     run = cli("check", write_profile(big.replace("key_slots: 8", "key_slots: 256")))
     assert run.code == 1 and "sessions.key_slots: must be <= 255 (got 256)" in run.err
+
+
+def test_write_after_free_detection_defaults_to_pools_that_hold_secrets() -> None:
+    profile = validate(load_text(VALID_PROFILE, "x.yaml"), "x.yaml")
+    assert {p.name: p.detect_write_after_free for p in profile.pools} == {
+        "tiny": True, "small": False, "medium": False, "large": False,  # tiny: key and nonce
+    }
+    text = VALID_PROFILE.replace("usage: [key, nonce]", "usage: [key, nonce], detect_write_after_free: false")
+    text = text.replace("count: 8, usage: [message]}", "count: 8, usage: [message], detect_write_after_free: true}")
+    explicit = validate(load_text(text, "x.yaml"), "x.yaml")
+    assert {p.name: p.detect_write_after_free for p in explicit.pools} == {
+        "tiny": False, "small": False, "medium": True, "large": False,
+    }

@@ -26,6 +26,9 @@ TEST_CASE("the medium layout holds exactly the seed design's pools", "[layout]")
   CHECK(sizeof m::key_slots / sizeof m::key_slots[0] == 8);
   CHECK(sizeof m::session_slots / sizeof m::session_slots[0] == 8);
   CHECK(aligned(m::pool_tiny_storage, 32));
+  CHECK(sizeof m::pool_tiny_state == std::size_t{32} * 10);  // a 64-bit generation and a 16-bit link per block
+  CHECK(m::pool_tiny.allocation_check() == memplan::AllocationCheck::Wiped);  // key and nonce: on by default
+  CHECK(m::pool_large.allocation_check() == memplan::AllocationCheck::None);
   CHECK(aligned(m::workspace_storage, 32));
   CHECK(aligned(&m::session_slots[1], 32));
   CHECK(m::config::sram_budget == std::size_t{48} * 1024);

@@ -1,8 +1,9 @@
 // Several threads allocate and release from the same pools (std::mutex
-// policy). Run under ThreadSanitizer in CI. Each thread stamps its blocks and
-// checks the stamp before release: a block handed out twice would be seen.
+// policy, with the two-phase release the Cortex-M lock uses: validate, wipe
+// outside the lock, then list). Run under ThreadSanitizer in CI. Each thread
+// stamps its blocks and checks the stamp before release: a block handed out
+// twice would be seen. A hostile thread replays stale tokens meanwhile.
 #include <atomic>
-#include <catch2/catch_template_test_macros.hpp>
 #include <catch2/catch_test_macros.hpp>
 #include <cstdint>
 #include <cstring>
@@ -11,18 +12,8 @@
 
 #include "test_support.hpp"
 
-namespace {
-// The Cortex-M lock's two-phase release (wipe outside the critical section),
-// driven by threads on the host so that TSan sees it.
-struct SplitMutexLock : memplan::HostMutexLock {
-  static constexpr bool kWipeInsideLock = false;
-  using Guard = memplan::HostMutexLock::Guard;
-};
-}  // namespace
-
-TEMPLATE_TEST_CASE("pools and the workspace under concurrent use", "[pool][threads]", memplan::HostMutexLock,
-                   SplitMutexLock) {
-  memplan_test::Layout<TestType> l(memplan_test::kPolicy256);
+TEST_CASE("pools and the workspace under concurrent use", "[pool][threads]") {
+  memplan_test::Layout<memplan::HostMutexLock> l(memplan_test::kPolicy256);
   REQUIRE(l.init());
   constexpr int kThreads = 4;
   constexpr int kRounds = 3000;
@@ -66,6 +57,51 @@ TEMPLATE_TEST_CASE("pools and the workspace under concurrent use", "[pool][threa
     CHECK(s.in_use == 0);
     CHECK(s.security_violations == 0);
   }
+}
+
+TEST_CASE("stale tokens replayed while other threads reuse the blocks never release them", "[pool][threads][security]") {
+  static memplan_test::PoolFixture<8, 64, memplan::HostMutexLock> t;
+  REQUIRE(t.pool.init());
+  constexpr int kThreads = 4;
+  constexpr int kRounds = 4000;
+  std::atomic<int> corrupted{0};
+  std::atomic<int> accepted{0};
+  std::atomic<std::uint32_t> stale_tries{0};
+  std::vector<std::thread> threads;
+  for (int w = 0; w < kThreads; ++w) {
+    threads.emplace_back([&, w] {
+      const auto stamp = static_cast<std::uint8_t>(0x20 + w);
+      memplan::BlockToken stale[4] = {};
+      int kept = 0;
+      for (int round = 0; round < kRounds; ++round) {
+        auto block = t.pool.allocate();
+        if (!block) continue;
+        memplan::Block b = block.value();
+        if (!memplan_test::all_zero(b.data, 64)) ++corrupted;
+        std::memset(b.data, stamp, 64);
+        std::this_thread::yield();
+        for (int i = 0; i < 64; ++i) {
+          if (b.data[i] != stamp) {
+            ++corrupted;
+            break;
+          }
+        }
+        if (!t.pool.release(b.token)) ++corrupted;
+        stale[kept++ % 4] = b.token;
+        // Replay an old token (or, early on, an empty one): its block may be
+        // anyone's by now.
+        stale_tries.fetch_add(1);
+        if (t.pool.release(stale[(kept + 1) % 4])) ++accepted;
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  CHECK(corrupted.load() == 0);
+  CHECK(accepted.load() == 0);
+  const auto stats = t.pool.stats();
+  CHECK(stats.in_use == 0);
+  CHECK(stats.security_violations == stale_tries.load());
+  CHECK(t.pool.health_check());
 }
 
 TEST_CASE("sessions sealed and opened from several threads", "[session][threads]") {

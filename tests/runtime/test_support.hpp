@@ -26,9 +26,9 @@ struct Layout {
   alignas(32) std::uint8_t key_storage[16 * 32] = {};
   alignas(32) std::uint8_t small_storage[8 * 256] = {};
   alignas(32) std::uint8_t large_storage[4 * 4224] = {};  // 4 KiB messages plus tag
-  std::uint32_t key_state[1] = {};
-  std::uint32_t small_state[1] = {};
-  std::uint32_t large_state[1] = {};
+  memplan::PoolState<16> key_state = {};
+  memplan::PoolState<8> small_state = {};
+  memplan::PoolState<4> large_state = {};
   alignas(32) std::uint8_t workspace_storage[5 * kBuffer] = {};
   memplan::SessionRecord records[kSessions] = {};
   memplan::SessionRecord* const record_list[kSessions] = {&records[0], &records[1], &records[2], &records[3]};
@@ -39,19 +39,29 @@ struct Layout {
       key_storage,
       32,
       16,
-      key_state,
+      key_state.generations,
+      key_state.links,
       static_cast<memplan::UsageMask>(memplan::usage_bit(memplan::Usage::Key) |
-                                      memplan::usage_bit(memplan::Usage::Nonce))};
-  memplan::BasicPool<Lock> small_pool{"small", small_storage, 256,
-                                      8,       small_state,   memplan::usage_bit(memplan::Usage::Message)};
+                                      memplan::usage_bit(memplan::Usage::Nonce)),
+      memplan::AllocationCheck::Wiped};
+  memplan::BasicPool<Lock> small_pool{"small",
+                                      small_storage,
+                                      256,
+                                      8,
+                                      small_state.generations,
+                                      small_state.links,
+                                      memplan::usage_bit(memplan::Usage::Message),
+                                      memplan::AllocationCheck::None};
   memplan::BasicPool<Lock> large_pool{
       "large",
       large_storage,
       4224,
       4,
-      large_state,
+      large_state.generations,
+      large_state.links,
       static_cast<memplan::UsageMask>(memplan::usage_bit(memplan::Usage::Message) |
-                                      memplan::usage_bit(memplan::Usage::Context))};
+                                      memplan::usage_bit(memplan::Usage::Context)),
+      memplan::AllocationCheck::Wiped};
   memplan::BasicPool<Lock>* const pool_list[3] = {&key_pool, &small_pool, &large_pool};
   memplan::BasicPools<Lock> pools{pool_list, 3};
   memplan::BasicWorkspace<Lock> workspace{workspace_storage, kBuffer};
@@ -72,6 +82,25 @@ struct Layout {
                                           {workspace_storage, sizeof workspace_storage}};
     return memplan::init_layout(pools, workspace, sessions, spans, 4);
   }
+};
+
+// One pool over its own storage and metadata, for the pool tests.
+template <std::uint32_t kCount, std::uint32_t kBlock, class Lock = memplan::NoLock>
+struct PoolFixture {
+  static constexpr std::uint32_t kBlocks = kCount;
+  static constexpr std::uint32_t kBlockSize = kBlock;
+  alignas(32) std::uint8_t storage[kBlock * kCount] = {};
+  memplan::PoolState<kCount> state = {};
+  memplan::BasicPool<Lock> pool;
+
+  explicit PoolFixture(memplan::AllocationCheck check = memplan::AllocationCheck::Wiped, const char* name = "test")
+      : pool{name,         storage, kBlock, kCount, state.generations, state.links,
+             memplan::usage_bit(memplan::Usage::Message), check} {}
+  PoolFixture(const PoolFixture&) = delete;
+  PoolFixture& operator=(const PoolFixture&) = delete;
+
+  std::uint8_t* block(std::uint32_t index) { return storage + static_cast<std::size_t>(index) * kBlock; }
+  std::uint64_t generation(std::uint32_t index) const { return state.generations[index].value(); }
 };
 
 inline constexpr memplan::CryptoPolicy kPolicy256{256, 16, 4, 8, 16, 1000, 3600, 3};

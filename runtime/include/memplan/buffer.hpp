@@ -1,4 +1,6 @@
 // A move-only handle to one pool block: wipes and returns it when it dies.
+// It holds the block's release token, so it is the block's only way back to
+// its pool; data() is a view whose validity ends with the handle.
 #pragma once
 
 #include <cstddef>
@@ -14,19 +16,21 @@ template <class Lock>
 class BasicBuffer {
  public:
   constexpr BasicBuffer() noexcept = default;
-  BasicBuffer(BasicPool<Lock>& pool, std::uint8_t* block, std::size_t length) noexcept
-      : pool_(&pool), data_(block), length_(length) {}
+  BasicBuffer(BasicPool<Lock>& pool, const Block& block, std::size_t length) noexcept
+      : pool_(&pool), data_(block.data), length_(length), token_(block.token) {}
 
   BasicBuffer(BasicBuffer&& other) noexcept
       : pool_(std::exchange(other.pool_, nullptr)),
         data_(std::exchange(other.data_, nullptr)),
-        length_(std::exchange(other.length_, 0)) {}
+        length_(std::exchange(other.length_, 0)),
+        token_(std::exchange(other.token_, BlockToken{})) {}
   BasicBuffer& operator=(BasicBuffer&& other) noexcept {
     if (this != &other) {
       reset();
       pool_ = std::exchange(other.pool_, nullptr);
       data_ = std::exchange(other.data_, nullptr);
       length_ = std::exchange(other.length_, 0);
+      token_ = std::exchange(other.token_, BlockToken{});
     }
     return *this;
   }
@@ -37,11 +41,12 @@ class BasicBuffer {
   // Wipes the block and gives it back to its pool; an empty handle stays empty.
   void reset() noexcept {
     if (pool_ != nullptr) {
-      // Cannot fail: the handle is the only owner of a block the pool handed out.
-      static_cast<void>(pool_->release(data_));
+      // Cannot fail: the handle is the only holder of the block's token.
+      static_cast<void>(pool_->release(token_));
       pool_ = nullptr;
       data_ = nullptr;
       length_ = 0;
+      token_ = BlockToken{};
     }
   }
 
@@ -65,6 +70,7 @@ class BasicBuffer {
   BasicPool<Lock>* pool_ = nullptr;
   std::uint8_t* data_ = nullptr;
   std::size_t length_ = 0;
+  BlockToken token_{};
 };
 
 using Buffer = BasicBuffer<DefaultLock>;

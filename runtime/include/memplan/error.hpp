@@ -14,10 +14,11 @@ enum class Error : std::uint8_t {
   // Pools and buffers
   SizeNotSupported,   // no class allowed for the usage is large enough
   PoolExhausted,      // every fitting class is full (Result::context names the last tried)
-  NullPointer,        // release(nullptr)
-  ForeignPointer,     // pointer outside this pool's storage
-  InteriorPointer,    // pointer inside the storage but not at a block start
-  DoubleRelease,      // block is already free
+  NullPointer,        // a null span where data is required
+  InvalidHandle,      // release token names no block of this pool, or no allocation
+  StaleHandle,        // release token of an earlier allocation of the block
+  DoubleRelease,      // release token whose allocation was released already
+  PoolCorrupted,      // the pool's out-of-band metadata was overwritten
   NoBufferAvailable,  // workspace already taken
   // Sessions
   InvalidSession,       // handle out of range or stale

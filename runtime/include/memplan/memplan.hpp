@@ -2,17 +2,18 @@
 #pragma once
 
 // The layout contract this runtime implements: what a generated layout.hpp
-// declares and constructs (storage types and sections, pool state words,
+// declares and constructs (storage types and sections, pool block states,
 // constructor arguments; docs/layout-abi.md). A generated header names the
 // contract it was generated for and refuses to compile against another one.
 // Bump it with the generator's LAYOUT_CONTRACT whenever either side changes.
-#define MEMPLAN_LAYOUT_CONTRACT 1
+#define MEMPLAN_LAYOUT_CONTRACT 2
 
 #include <cstddef>
 
 #include "memplan/buffer.hpp"
 #include "memplan/error.hpp"
 #include "memplan/pool.hpp"
+#include "memplan/pool_state.hpp"
 #include "memplan/pools.hpp"
 #include "memplan/port/lock.hpp"
 #include "memplan/port/ports.hpp"

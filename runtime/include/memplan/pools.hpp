@@ -44,7 +44,7 @@ class BasicPools {
       BasicPool<Lock>& pool = *pools_[i];
       if (!pool.allows(usage) || pool.block_size() < size) continue;
       if (first_fitting == nullptr) first_fitting = &pool;
-      Result<std::uint8_t*> block = pool.take();
+      Result<Block> block = pool.take();
       if (block) {
         if (&pool != first_fitting) first_fitting->note_spill();
         return BasicBuffer<Lock>(pool, block.value(), size);
@@ -54,17 +54,6 @@ class BasicPools {
     if (first_fitting == nullptr) return Failure{Error::SizeNotSupported, to_string(usage)};
     first_fitting->note_failure();
     return Failure{Error::PoolExhausted, first_fitting->name()};
-  }
-
-  // Returns a raw block to whichever class owns it (for callers that did not
-  // keep the Buffer handle); foreign pointers are counted here.
-  Status release(void* pointer) noexcept {
-    for (std::size_t i = 0; i < count_; ++i) {
-      if (pointer != nullptr && pools_[i]->owns(pointer)) return pools_[i]->release(pointer);
-    }
-    typename Lock::Guard guard(lock_);
-    ++foreign_releases_;
-    return Failure{pointer == nullptr ? Error::NullPointer : Error::ForeignPointer, nullptr};
   }
 
   // Writes up to `capacity` entries; returns the number of classes.
@@ -83,17 +72,10 @@ class BasicPools {
   std::size_t size() const noexcept { return count_; }
   BasicPool<Lock>& operator[](std::size_t index) const noexcept { return *pools_[index]; }
   bool initialized() const noexcept { return count_ != 0 && pools_[0]->initialized(); }
-  // Releases that no class owned (null or foreign pointers).
-  std::uint32_t foreign_releases() const noexcept {
-    typename Lock::Guard guard(lock_);
-    return foreign_releases_;
-  }
 
  private:
   BasicPool<Lock>* const* pools_;
   std::size_t count_;
-  std::uint32_t foreign_releases_ = 0;
-  mutable Lock lock_;  // a plain lock, not an atomic: Cortex-M0 has no atomic read-modify-write
 };
 
 using Pools = BasicPools<DefaultLock>;

@@ -24,6 +24,9 @@ struct Failure {
   const char* context = nullptr;  // static storage duration or null
 };
 
+// Tag to build a Result whose value a function writes in place.
+struct FilledInPlace {};
+
 template <typename T>
 class [[nodiscard]] Result {
   static_assert(!std::is_reference_v<T>, "Result<T&> is not supported");
@@ -43,6 +46,20 @@ class [[nodiscard]] Result {
       ::new (static_cast<void*>(&storage_.value)) T(std::move(other.storage_.value));
     } else {
       storage_.failure = other.storage_.failure;
+    }
+  }
+  // `fill(T&)` writes the value into the Result's own storage and returns
+  // Error{} (0), or returns the error (and the Result holds it, with
+  // `context`). For hot paths whose value would otherwise be copied twice.
+  template <class Fill>
+  Result(FilledInPlace /*tag*/, Fill&& fill, const char* context) noexcept : has_value_(true) {
+    static_assert(std::is_trivially_destructible_v<T> && std::is_trivially_default_constructible_v<T>,
+                  "a value written in place must need no construction or destruction");
+    ::new (static_cast<void*>(&storage_.value)) T;  // default-initialized: fill() writes every field
+    const Error error = std::forward<Fill>(fill)(storage_.value);
+    if (error != Error{}) {
+      has_value_ = false;
+      storage_.failure = Failure{error, context};
     }
   }
   Result(const Result&) = delete;

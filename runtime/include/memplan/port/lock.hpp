@@ -20,7 +20,6 @@
 namespace memplan {
 
 struct NoLock {
-  static constexpr bool kWipeInsideLock = true;
   struct Guard {
     explicit Guard(NoLock& /*unused*/) noexcept {}
   };
@@ -29,7 +28,6 @@ struct NoLock {
 #if defined(MEMPLAN_HAVE_HOST_MUTEX)
 class HostMutexLock {
  public:
-  static constexpr bool kWipeInsideLock = true;  // one lock round trip instead of two (bench/README.md)
   constexpr HostMutexLock() noexcept = default;
   class Guard {
    public:
@@ -50,7 +48,6 @@ class HostMutexLock {
 #if defined(__arm__) && !defined(__linux__)
 class CortexMInterruptLock {
  public:
-  static constexpr bool kWipeInsideLock = false;  // a wipe must not add to interrupt latency
   constexpr CortexMInterruptLock() noexcept = default;
   class Guard {
    public:

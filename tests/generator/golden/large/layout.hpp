@@ -11,8 +11,8 @@
 
 #include <memplan/memplan.hpp>
 
-#if !defined(MEMPLAN_LAYOUT_CONTRACT) || MEMPLAN_LAYOUT_CONTRACT != 1
-#error "memplan: this layout was generated for layout contract 1 and the memplan runtime on the include path implements another: regenerate it with the memplan generator that matches the runtime"
+#if !defined(MEMPLAN_LAYOUT_CONTRACT) || MEMPLAN_LAYOUT_CONTRACT != 2
+#error "memplan: this layout was generated for layout contract 2 and the memplan runtime on the include path implements another: regenerate it with the memplan generator that matches the runtime"
 #endif
 
 namespace memplan {
@@ -50,8 +50,8 @@ inline constexpr std::size_t session_record_align = 8;
 inline constexpr std::size_t session_hot_end = 32;
 inline constexpr std::size_t gcm_context_size = 616;
 inline constexpr std::size_t gcm_context_align = 8;
-inline constexpr std::size_t dtcm_planned = 55968;  // 280 B of it padding
-inline constexpr std::size_t sram_planned = 155664;  // 0 B of it padding
+inline constexpr std::size_t dtcm_planned = 56576;  // 256 B of it padding
+inline constexpr std::size_t sram_planned = 156328;  // 0 B of it padding
 }  // namespace abi
 
 #elif defined(__x86_64__) && defined(__LP64__)
@@ -61,8 +61,8 @@ inline constexpr std::size_t session_record_align = 8;
 inline constexpr std::size_t session_hot_end = 32;
 inline constexpr std::size_t gcm_context_size = 624;
 inline constexpr std::size_t gcm_context_align = 8;
-inline constexpr std::size_t dtcm_planned = 56096;  // 280 B of it padding
-inline constexpr std::size_t sram_planned = 155664;  // 0 B of it padding
+inline constexpr std::size_t dtcm_planned = 56704;  // 256 B of it padding
+inline constexpr std::size_t sram_planned = 156328;  // 0 B of it padding
 }  // namespace abi
 
 #else
@@ -88,19 +88,20 @@ static_assert(alignof(mbedtls_gcm_context) == abi::gcm_context_align, "memplan: 
 
 // Storage, in the linker fragment's order: per region, each object with its
 // offset from the region's start (cortex-m7) and its size. Pools keep
-// one array per size class and their in-use bits (one per block) apart from
-// the blocks; the workspace holds input[2], output[2] (double-buffered) and scratch.
-// Region dtcm: 55968 of its 65536 B budget.
+// one array per size class, and each block's generation and free-list link
+// (10 B per block) apart from the blocks, where a stale write cannot reach
+// them; the workspace holds input[2], output[2] (double-buffered) and scratch.
+// Region dtcm: 56576 of its 65536 B budget.
 alignas(32) inline std::uint8_t pool_tiny_storage[config::pool_tiny_block_count * config::pool_tiny_block_size]
     __attribute__((section(".memplan.large.pool.tiny")));  // +0: 64 x 64 B
-inline std::uint32_t pool_tiny_state[2] __attribute__((section(".memplan.large.pool_state.tiny")));  // +4096: 8 B
+inline PoolState<config::pool_tiny_block_count> pool_tiny_state __attribute__((section(".memplan.large.pool_state.tiny")));  // +4096: 640 B
 alignas(32) inline std::uint8_t workspace_storage[40960]
-    __attribute__((section(".memplan.large.workspace")));  // +4128: 40960 B
-inline SessionSlot session_slots[16] __attribute__((section(".memplan.large.sessions")));  // +45088: 1024 B
+    __attribute__((section(".memplan.large.workspace")));  // +4736: 40960 B
+inline SessionSlot session_slots[16] __attribute__((section(".memplan.large.sessions")));  // +45696: 1024 B
 alignas(32) inline mbedtls_gcm_context key_slots[16]
-    __attribute__((section(".memplan.large.key_slots")));  // +46112: 9856 B
+    __attribute__((section(".memplan.large.key_slots")));  // +46720: 9856 B
 
-// Region sram: 155664 of its 262144 B budget.
+// Region sram: 156328 of its 262144 B budget.
 alignas(32) inline std::uint8_t pool_small_storage[config::pool_small_block_count * config::pool_small_block_size]
     __attribute__((section(".memplan.large.pool.small")));  // +0: 32 x 256 B
 alignas(32) inline std::uint8_t pool_medium_storage[config::pool_medium_block_count * config::pool_medium_block_size]
@@ -109,10 +110,10 @@ alignas(32) inline std::uint8_t pool_large_storage[config::pool_large_block_coun
     __attribute__((section(".memplan.large.pool.large")));  // +24576: 16 x 4096 B
 alignas(32) inline std::uint8_t pool_jumbo_storage[config::pool_jumbo_block_count * config::pool_jumbo_block_size]
     __attribute__((section(".memplan.large.pool.jumbo")));  // +90112: 4 x 16384 B
-inline std::uint32_t pool_small_state[1] __attribute__((section(".memplan.large.pool_state.small")));  // +155648: 4 B
-inline std::uint32_t pool_medium_state[1] __attribute__((section(".memplan.large.pool_state.medium")));  // +155652: 4 B
-inline std::uint32_t pool_large_state[1] __attribute__((section(".memplan.large.pool_state.large")));  // +155656: 4 B
-inline std::uint32_t pool_jumbo_state[1] __attribute__((section(".memplan.large.pool_state.jumbo")));  // +155660: 4 B
+inline PoolState<config::pool_small_block_count> pool_small_state __attribute__((section(".memplan.large.pool_state.small")));  // +155648: 320 B
+inline PoolState<config::pool_medium_block_count> pool_medium_state __attribute__((section(".memplan.large.pool_state.medium")));  // +155968: 160 B
+inline PoolState<config::pool_large_block_count> pool_large_state __attribute__((section(".memplan.large.pool_state.large")));  // +156128: 160 B
+inline PoolState<config::pool_jumbo_block_count> pool_jumbo_state __attribute__((section(".memplan.large.pool_state.jumbo")));  // +156288: 40 B
 
 // RAM budgets: the compiler recomputes each region from its own sizeof and
 // alignof, in the linker fragment's order, and refuses a layout that does not fit.
@@ -141,15 +142,20 @@ static_assert(sram_used <= config::sram_budget, "memplan: region sram is over it
 // Runtime objects over the storage: constant-initialized (no static-init order,
 // no guard variables), usable from any translation unit.
 inline Pool pool_tiny{"tiny", pool_tiny_storage, config::pool_tiny_block_size,
-                         config::pool_tiny_block_count, pool_tiny_state, usage_bit(Usage::Key) | usage_bit(Usage::Nonce) | usage_bit(Usage::Context)};
+                         config::pool_tiny_block_count, pool_tiny_state.generations, pool_tiny_state.links,
+                         usage_bit(Usage::Key) | usage_bit(Usage::Nonce) | usage_bit(Usage::Context), AllocationCheck::Wiped};
 inline Pool pool_small{"small", pool_small_storage, config::pool_small_block_size,
-                         config::pool_small_block_count, pool_small_state, usage_bit(Usage::Message)};
+                         config::pool_small_block_count, pool_small_state.generations, pool_small_state.links,
+                         usage_bit(Usage::Message), AllocationCheck::None};
 inline Pool pool_medium{"medium", pool_medium_storage, config::pool_medium_block_size,
-                         config::pool_medium_block_count, pool_medium_state, usage_bit(Usage::Message)};
+                         config::pool_medium_block_count, pool_medium_state.generations, pool_medium_state.links,
+                         usage_bit(Usage::Message), AllocationCheck::None};
 inline Pool pool_large{"large", pool_large_storage, config::pool_large_block_size,
-                         config::pool_large_block_count, pool_large_state, usage_bit(Usage::Message)};
+                         config::pool_large_block_count, pool_large_state.generations, pool_large_state.links,
+                         usage_bit(Usage::Message), AllocationCheck::None};
 inline Pool pool_jumbo{"jumbo", pool_jumbo_storage, config::pool_jumbo_block_size,
-                         config::pool_jumbo_block_count, pool_jumbo_state, usage_bit(Usage::Message)};
+                         config::pool_jumbo_block_count, pool_jumbo_state.generations, pool_jumbo_state.links,
+                         usage_bit(Usage::Message), AllocationCheck::None};
 inline Pool* const pool_list[config::pool_count] = {&pool_tiny, &pool_small, &pool_medium, &pool_large, &pool_jumbo};
 inline Pools pools{pool_list, config::pool_count};
 inline Workspace workspace{workspace_storage, config::workspace_buffer_size};
@@ -185,19 +191,19 @@ inline SessionTable sessions{session_records, config::session_count, key_slots, 
 
 // Every byte of the layout's storage, wiped once by Memory::init().
 inline const StorageSpan storage_spans[] = {
-    {pool_tiny_storage, sizeof(pool_tiny_storage)},
-    {pool_tiny_state, sizeof(pool_tiny_state)},
-    {workspace_storage, sizeof(workspace_storage)},
-    {session_slots, sizeof(session_slots)},
-    {key_slots, sizeof(key_slots)},
-    {pool_small_storage, sizeof(pool_small_storage)},
-    {pool_medium_storage, sizeof(pool_medium_storage)},
-    {pool_large_storage, sizeof(pool_large_storage)},
-    {pool_jumbo_storage, sizeof(pool_jumbo_storage)},
-    {pool_small_state, sizeof(pool_small_state)},
-    {pool_medium_state, sizeof(pool_medium_state)},
-    {pool_large_state, sizeof(pool_large_state)},
-    {pool_jumbo_state, sizeof(pool_jumbo_state)},
+    {&pool_tiny_storage, sizeof(pool_tiny_storage)},
+    {&pool_tiny_state, sizeof(pool_tiny_state)},
+    {&workspace_storage, sizeof(workspace_storage)},
+    {&session_slots, sizeof(session_slots)},
+    {&key_slots, sizeof(key_slots)},
+    {&pool_small_storage, sizeof(pool_small_storage)},
+    {&pool_medium_storage, sizeof(pool_medium_storage)},
+    {&pool_large_storage, sizeof(pool_large_storage)},
+    {&pool_jumbo_storage, sizeof(pool_jumbo_storage)},
+    {&pool_small_state, sizeof(pool_small_state)},
+    {&pool_medium_state, sizeof(pool_medium_state)},
+    {&pool_large_state, sizeof(pool_large_state)},
+    {&pool_jumbo_state, sizeof(pool_jumbo_state)},
 };
 
 struct Memory {

@@ -11,8 +11,8 @@
 
 #include <memplan/memplan.hpp>
 
-#if !defined(MEMPLAN_LAYOUT_CONTRACT) || MEMPLAN_LAYOUT_CONTRACT != 1
-#error "memplan: this layout was generated for layout contract 1 and the memplan runtime on the include path implements another: regenerate it with the memplan generator that matches the runtime"
+#if !defined(MEMPLAN_LAYOUT_CONTRACT) || MEMPLAN_LAYOUT_CONTRACT != 2
+#error "memplan: this layout was generated for layout contract 2 and the memplan runtime on the include path implements another: regenerate it with the memplan generator that matches the runtime"
 #endif
 
 namespace memplan {
@@ -48,8 +48,8 @@ inline constexpr std::size_t session_record_align = 8;
 inline constexpr std::size_t session_hot_end = 32;
 inline constexpr std::size_t gcm_context_size = 616;
 inline constexpr std::size_t gcm_context_align = 8;
-inline constexpr std::size_t sram_planned = 44384;  // 148 B of it padding
-inline constexpr std::size_t ccm_planned = 2052;  // 0 B of it padding
+inline constexpr std::size_t sram_planned = 44640;  // 136 B of it padding
+inline constexpr std::size_t ccm_planned = 2368;  // 0 B of it padding
 }  // namespace abi
 
 #elif defined(__x86_64__) && defined(__LP64__)
@@ -59,8 +59,8 @@ inline constexpr std::size_t session_record_align = 8;
 inline constexpr std::size_t session_hot_end = 32;
 inline constexpr std::size_t gcm_context_size = 624;
 inline constexpr std::size_t gcm_context_align = 8;
-inline constexpr std::size_t sram_planned = 44448;  // 148 B of it padding
-inline constexpr std::size_t ccm_planned = 2052;  // 0 B of it padding
+inline constexpr std::size_t sram_planned = 44704;  // 136 B of it padding
+inline constexpr std::size_t ccm_planned = 2368;  // 0 B of it padding
 }  // namespace abi
 
 #else
@@ -86,28 +86,29 @@ static_assert(alignof(mbedtls_gcm_context) == abi::gcm_context_align, "memplan: 
 
 // Storage, in the linker fragment's order: per region, each object with its
 // offset from the region's start (cortex-m4) and its size. Pools keep
-// one array per size class and their in-use bits (one per block) apart from
-// the blocks; the workspace holds input[2], output[2] (double-buffered) and scratch.
-// Region sram: 44384 of its 49152 B budget.
+// one array per size class, and each block's generation and free-list link
+// (10 B per block) apart from the blocks, where a stale write cannot reach
+// them; the workspace holds input[2], output[2] (double-buffered) and scratch.
+// Region sram: 44640 of its 49152 B budget.
 alignas(32) inline std::uint8_t pool_small_storage[config::pool_small_block_count * config::pool_small_block_size]
     __attribute__((section(".memplan.medium.pool.small")));  // +0: 16 x 256 B
 alignas(32) inline std::uint8_t pool_medium_storage[config::pool_medium_block_count * config::pool_medium_block_size]
     __attribute__((section(".memplan.medium.pool.medium")));  // +4096: 8 x 1024 B
 alignas(32) inline std::uint8_t pool_large_storage[config::pool_large_block_count * config::pool_large_block_size]
     __attribute__((section(".memplan.medium.pool.large")));  // +12288: 4 x 4096 B
-inline std::uint32_t pool_small_state[1] __attribute__((section(".memplan.medium.pool_state.small")));  // +28672: 4 B
-inline std::uint32_t pool_medium_state[1] __attribute__((section(".memplan.medium.pool_state.medium")));  // +28676: 4 B
-inline std::uint32_t pool_large_state[1] __attribute__((section(".memplan.medium.pool_state.large")));  // +28680: 4 B
+inline PoolState<config::pool_small_block_count> pool_small_state __attribute__((section(".memplan.medium.pool_state.small")));  // +28672: 160 B
+inline PoolState<config::pool_medium_block_count> pool_medium_state __attribute__((section(".memplan.medium.pool_state.medium")));  // +28832: 80 B
+inline PoolState<config::pool_large_block_count> pool_large_state __attribute__((section(".memplan.medium.pool_state.large")));  // +28912: 40 B
 alignas(32) inline std::uint8_t workspace_storage[10240]
-    __attribute__((section(".memplan.medium.workspace")));  // +28704: 10240 B
-inline SessionSlot session_slots[8] __attribute__((section(".memplan.medium.sessions")));  // +38944: 512 B
+    __attribute__((section(".memplan.medium.workspace")));  // +28960: 10240 B
+inline SessionSlot session_slots[8] __attribute__((section(".memplan.medium.sessions")));  // +39200: 512 B
 alignas(32) inline mbedtls_gcm_context key_slots[8]
-    __attribute__((section(".memplan.medium.key_slots")));  // +39456: 4928 B
+    __attribute__((section(".memplan.medium.key_slots")));  // +39712: 4928 B
 
-// Region ccm: 2052 of its 4096 B budget.
+// Region ccm: 2368 of its 4096 B budget.
 alignas(32) inline std::uint8_t pool_tiny_storage[config::pool_tiny_block_count * config::pool_tiny_block_size]
     __attribute__((section(".memplan.medium.pool.tiny")));  // +0: 32 x 64 B
-inline std::uint32_t pool_tiny_state[1] __attribute__((section(".memplan.medium.pool_state.tiny")));  // +2048: 4 B
+inline PoolState<config::pool_tiny_block_count> pool_tiny_state __attribute__((section(".memplan.medium.pool_state.tiny")));  // +2048: 320 B
 
 // RAM budgets: the compiler recomputes each region from its own sizeof and
 // alignof, in the linker fragment's order, and refuses a layout that does not fit.
@@ -134,13 +135,17 @@ static_assert(ccm_used <= config::ccm_budget, "memplan: region ccm is over its b
 // Runtime objects over the storage: constant-initialized (no static-init order,
 // no guard variables), usable from any translation unit.
 inline Pool pool_tiny{"tiny", pool_tiny_storage, config::pool_tiny_block_size,
-                         config::pool_tiny_block_count, pool_tiny_state, usage_bit(Usage::Key) | usage_bit(Usage::Nonce)};
+                         config::pool_tiny_block_count, pool_tiny_state.generations, pool_tiny_state.links,
+                         usage_bit(Usage::Key) | usage_bit(Usage::Nonce), AllocationCheck::Wiped};
 inline Pool pool_small{"small", pool_small_storage, config::pool_small_block_size,
-                         config::pool_small_block_count, pool_small_state, usage_bit(Usage::Message)};
+                         config::pool_small_block_count, pool_small_state.generations, pool_small_state.links,
+                         usage_bit(Usage::Message), AllocationCheck::None};
 inline Pool pool_medium{"medium", pool_medium_storage, config::pool_medium_block_size,
-                         config::pool_medium_block_count, pool_medium_state, usage_bit(Usage::Message)};
+                         config::pool_medium_block_count, pool_medium_state.generations, pool_medium_state.links,
+                         usage_bit(Usage::Message), AllocationCheck::None};
 inline Pool pool_large{"large", pool_large_storage, config::pool_large_block_size,
-                         config::pool_large_block_count, pool_large_state, usage_bit(Usage::Message)};
+                         config::pool_large_block_count, pool_large_state.generations, pool_large_state.links,
+                         usage_bit(Usage::Message), AllocationCheck::None};
 inline Pool* const pool_list[config::pool_count] = {&pool_tiny, &pool_small, &pool_medium, &pool_large};
 inline Pools pools{pool_list, config::pool_count};
 inline Workspace workspace{workspace_storage, config::workspace_buffer_size};
@@ -168,17 +173,17 @@ inline SessionTable sessions{session_records, config::session_count, key_slots, 
 
 // Every byte of the layout's storage, wiped once by Memory::init().
 inline const StorageSpan storage_spans[] = {
-    {pool_small_storage, sizeof(pool_small_storage)},
-    {pool_medium_storage, sizeof(pool_medium_storage)},
-    {pool_large_storage, sizeof(pool_large_storage)},
-    {pool_small_state, sizeof(pool_small_state)},
-    {pool_medium_state, sizeof(pool_medium_state)},
-    {pool_large_state, sizeof(pool_large_state)},
-    {workspace_storage, sizeof(workspace_storage)},
-    {session_slots, sizeof(session_slots)},
-    {key_slots, sizeof(key_slots)},
-    {pool_tiny_storage, sizeof(pool_tiny_storage)},
-    {pool_tiny_state, sizeof(pool_tiny_state)},
+    {&pool_small_storage, sizeof(pool_small_storage)},
+    {&pool_medium_storage, sizeof(pool_medium_storage)},
+    {&pool_large_storage, sizeof(pool_large_storage)},
+    {&pool_small_state, sizeof(pool_small_state)},
+    {&pool_medium_state, sizeof(pool_medium_state)},
+    {&pool_large_state, sizeof(pool_large_state)},
+    {&workspace_storage, sizeof(workspace_storage)},
+    {&session_slots, sizeof(session_slots)},
+    {&key_slots, sizeof(key_slots)},
+    {&pool_tiny_storage, sizeof(pool_tiny_storage)},
+    {&pool_tiny_state, sizeof(pool_tiny_state)},
 };
 
 struct Memory {

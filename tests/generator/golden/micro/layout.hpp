@@ -11,8 +11,8 @@
 
 #include <memplan/memplan.hpp>
 
-#if !defined(MEMPLAN_LAYOUT_CONTRACT) || MEMPLAN_LAYOUT_CONTRACT != 1
-#error "memplan: this layout was generated for layout contract 1 and the memplan runtime on the include path implements another: regenerate it with the memplan generator that matches the runtime"
+#if !defined(MEMPLAN_LAYOUT_CONTRACT) || MEMPLAN_LAYOUT_CONTRACT != 2
+#error "memplan: this layout was generated for layout contract 2 and the memplan runtime on the include path implements another: regenerate it with the memplan generator that matches the runtime"
 #endif
 
 namespace memplan {
@@ -45,7 +45,7 @@ inline constexpr std::size_t session_record_align = 8;
 inline constexpr std::size_t session_hot_end = 32;
 inline constexpr std::size_t gcm_context_size = 616;
 inline constexpr std::size_t gcm_context_align = 8;
-inline constexpr std::size_t sram_planned = 3312;  // 52 B of it padding
+inline constexpr std::size_t sram_planned = 3440;  // 52 B of it padding
 }  // namespace abi
 
 #elif defined(__x86_64__) && defined(__LP64__)
@@ -55,7 +55,7 @@ inline constexpr std::size_t session_record_align = 8;
 inline constexpr std::size_t session_hot_end = 32;
 inline constexpr std::size_t gcm_context_size = 624;
 inline constexpr std::size_t gcm_context_align = 8;
-inline constexpr std::size_t sram_planned = 3328;  // 52 B of it padding
+inline constexpr std::size_t sram_planned = 3456;  // 52 B of it padding
 }  // namespace abi
 
 #else
@@ -81,23 +81,24 @@ static_assert(alignof(mbedtls_gcm_context) == abi::gcm_context_align, "memplan: 
 
 // Storage, in the linker fragment's order: per region, each object with its
 // offset from the region's start (cortex-m0) and its size. Pools keep
-// one array per size class and their in-use bits (one per block) apart from
-// the blocks; the workspace holds input[2], output[2] (double-buffered) and scratch.
-// Region sram: 3312 of its 4096 B budget.
+// one array per size class, and each block's generation and free-list link
+// (10 B per block) apart from the blocks, where a stale write cannot reach
+// them; the workspace holds input[2], output[2] (double-buffered) and scratch.
+// Region sram: 3440 of its 4096 B budget.
 alignas(32) inline std::uint8_t pool_key_storage[config::pool_key_block_count * config::pool_key_block_size]
     __attribute__((section(".memplan.micro.pool.key")));  // +0: 8 x 32 B
 alignas(32) inline std::uint8_t pool_message_storage[config::pool_message_block_count * config::pool_message_block_size]
     __attribute__((section(".memplan.micro.pool.message")));  // +256: 4 x 128 B
 alignas(32) inline std::uint8_t pool_frame_storage[config::pool_frame_block_count * config::pool_frame_block_size]
     __attribute__((section(".memplan.micro.pool.frame")));  // +768: 2 x 256 B
-inline std::uint32_t pool_key_state[1] __attribute__((section(".memplan.micro.pool_state.key")));  // +1280: 4 B
-inline std::uint32_t pool_message_state[1] __attribute__((section(".memplan.micro.pool_state.message")));  // +1284: 4 B
-inline std::uint32_t pool_frame_state[1] __attribute__((section(".memplan.micro.pool_state.frame")));  // +1288: 4 B
+inline PoolState<config::pool_key_block_count> pool_key_state __attribute__((section(".memplan.micro.pool_state.key")));  // +1280: 80 B
+inline PoolState<config::pool_message_block_count> pool_message_state __attribute__((section(".memplan.micro.pool_state.message")));  // +1360: 40 B
+inline PoolState<config::pool_frame_block_count> pool_frame_state __attribute__((section(".memplan.micro.pool_state.frame")));  // +1400: 20 B
 alignas(32) inline std::uint8_t workspace_storage[640]
-    __attribute__((section(".memplan.micro.workspace")));  // +1312: 640 B
-inline SessionSlot session_slots[2] __attribute__((section(".memplan.micro.sessions")));  // +1952: 128 B
+    __attribute__((section(".memplan.micro.workspace")));  // +1440: 640 B
+inline SessionSlot session_slots[2] __attribute__((section(".memplan.micro.sessions")));  // +2080: 128 B
 alignas(32) inline mbedtls_gcm_context key_slots[2]
-    __attribute__((section(".memplan.micro.key_slots")));  // +2080: 1232 B
+    __attribute__((section(".memplan.micro.key_slots")));  // +2208: 1232 B
 
 // RAM budgets: the compiler recomputes each region from its own sizeof and
 // alignof, in the linker fragment's order, and refuses a layout that does not fit.
@@ -118,11 +119,14 @@ static_assert(sram_used <= config::sram_budget, "memplan: region sram is over it
 // Runtime objects over the storage: constant-initialized (no static-init order,
 // no guard variables), usable from any translation unit.
 inline Pool pool_key{"key", pool_key_storage, config::pool_key_block_size,
-                         config::pool_key_block_count, pool_key_state, usage_bit(Usage::Key) | usage_bit(Usage::Nonce) | usage_bit(Usage::Context)};
+                         config::pool_key_block_count, pool_key_state.generations, pool_key_state.links,
+                         usage_bit(Usage::Key) | usage_bit(Usage::Nonce) | usage_bit(Usage::Context), AllocationCheck::Wiped};
 inline Pool pool_message{"message", pool_message_storage, config::pool_message_block_size,
-                         config::pool_message_block_count, pool_message_state, usage_bit(Usage::Message)};
+                         config::pool_message_block_count, pool_message_state.generations, pool_message_state.links,
+                         usage_bit(Usage::Message), AllocationCheck::None};
 inline Pool pool_frame{"frame", pool_frame_storage, config::pool_frame_block_size,
-                         config::pool_frame_block_count, pool_frame_state, usage_bit(Usage::Message)};
+                         config::pool_frame_block_count, pool_frame_state.generations, pool_frame_state.links,
+                         usage_bit(Usage::Message), AllocationCheck::None};
 inline Pool* const pool_list[config::pool_count] = {&pool_key, &pool_message, &pool_frame};
 inline Pools pools{pool_list, config::pool_count};
 inline Workspace workspace{workspace_storage, config::workspace_buffer_size};
@@ -144,15 +148,15 @@ inline SessionTable sessions{session_records, config::session_count, key_slots, 
 
 // Every byte of the layout's storage, wiped once by Memory::init().
 inline const StorageSpan storage_spans[] = {
-    {pool_key_storage, sizeof(pool_key_storage)},
-    {pool_message_storage, sizeof(pool_message_storage)},
-    {pool_frame_storage, sizeof(pool_frame_storage)},
-    {pool_key_state, sizeof(pool_key_state)},
-    {pool_message_state, sizeof(pool_message_state)},
-    {pool_frame_state, sizeof(pool_frame_state)},
-    {workspace_storage, sizeof(workspace_storage)},
-    {session_slots, sizeof(session_slots)},
-    {key_slots, sizeof(key_slots)},
+    {&pool_key_storage, sizeof(pool_key_storage)},
+    {&pool_message_storage, sizeof(pool_message_storage)},
+    {&pool_frame_storage, sizeof(pool_frame_storage)},
+    {&pool_key_state, sizeof(pool_key_state)},
+    {&pool_message_state, sizeof(pool_message_state)},
+    {&pool_frame_state, sizeof(pool_frame_state)},
+    {&workspace_storage, sizeof(workspace_storage)},
+    {&session_slots, sizeof(session_slots)},
+    {&key_slots, sizeof(key_slots)},
 };
 
 struct Memory {

@@ -11,8 +11,8 @@
 
 #include <memplan/memplan.hpp>
 
-#if !defined(MEMPLAN_LAYOUT_CONTRACT) || MEMPLAN_LAYOUT_CONTRACT != 1
-#error "memplan: this layout was generated for layout contract 1 and the memplan runtime on the include path implements another: regenerate it with the memplan generator that matches the runtime"
+#if !defined(MEMPLAN_LAYOUT_CONTRACT) || MEMPLAN_LAYOUT_CONTRACT != 2
+#error "memplan: this layout was generated for layout contract 2 and the memplan runtime on the include path implements another: regenerate it with the memplan generator that matches the runtime"
 #endif
 
 namespace memplan {
@@ -45,7 +45,7 @@ inline constexpr std::size_t session_record_align = 8;
 inline constexpr std::size_t session_hot_end = 32;
 inline constexpr std::size_t gcm_context_size = 616;
 inline constexpr std::size_t gcm_context_align = 8;
-inline constexpr std::size_t sram_planned = 11968;  // 84 B of it padding
+inline constexpr std::size_t sram_planned = 12224;  // 72 B of it padding
 }  // namespace abi
 
 #elif defined(__x86_64__) && defined(__LP64__)
@@ -55,7 +55,7 @@ inline constexpr std::size_t session_record_align = 8;
 inline constexpr std::size_t session_hot_end = 32;
 inline constexpr std::size_t gcm_context_size = 624;
 inline constexpr std::size_t gcm_context_align = 8;
-inline constexpr std::size_t sram_planned = 12000;  // 84 B of it padding
+inline constexpr std::size_t sram_planned = 12256;  // 72 B of it padding
 }  // namespace abi
 
 #else
@@ -81,23 +81,24 @@ static_assert(alignof(mbedtls_gcm_context) == abi::gcm_context_align, "memplan: 
 
 // Storage, in the linker fragment's order: per region, each object with its
 // offset from the region's start (cortex-m3) and its size. Pools keep
-// one array per size class and their in-use bits (one per block) apart from
-// the blocks; the workspace holds input[2], output[2] (double-buffered) and scratch.
-// Region sram: 11968 of its 16384 B budget.
+// one array per size class, and each block's generation and free-list link
+// (10 B per block) apart from the blocks, where a stale write cannot reach
+// them; the workspace holds input[2], output[2] (double-buffered) and scratch.
+// Region sram: 12224 of its 16384 B budget.
 alignas(32) inline std::uint8_t pool_tiny_storage[config::pool_tiny_block_count * config::pool_tiny_block_size]
     __attribute__((section(".memplan.small.pool.tiny")));  // +0: 16 x 32 B
 alignas(32) inline std::uint8_t pool_small_storage[config::pool_small_block_count * config::pool_small_block_size]
     __attribute__((section(".memplan.small.pool.small")));  // +512: 8 x 256 B
 alignas(32) inline std::uint8_t pool_medium_storage[config::pool_medium_block_count * config::pool_medium_block_size]
     __attribute__((section(".memplan.small.pool.medium")));  // +2560: 4 x 1024 B
-inline std::uint32_t pool_tiny_state[1] __attribute__((section(".memplan.small.pool_state.tiny")));  // +6656: 4 B
-inline std::uint32_t pool_small_state[1] __attribute__((section(".memplan.small.pool_state.small")));  // +6660: 4 B
-inline std::uint32_t pool_medium_state[1] __attribute__((section(".memplan.small.pool_state.medium")));  // +6664: 4 B
+inline PoolState<config::pool_tiny_block_count> pool_tiny_state __attribute__((section(".memplan.small.pool_state.tiny")));  // +6656: 160 B
+inline PoolState<config::pool_small_block_count> pool_small_state __attribute__((section(".memplan.small.pool_state.small")));  // +6816: 80 B
+inline PoolState<config::pool_medium_block_count> pool_medium_state __attribute__((section(".memplan.small.pool_state.medium")));  // +6896: 40 B
 alignas(32) inline std::uint8_t workspace_storage[2560]
-    __attribute__((section(".memplan.small.workspace")));  // +6688: 2560 B
-inline SessionSlot session_slots[4] __attribute__((section(".memplan.small.sessions")));  // +9248: 256 B
+    __attribute__((section(".memplan.small.workspace")));  // +6944: 2560 B
+inline SessionSlot session_slots[4] __attribute__((section(".memplan.small.sessions")));  // +9504: 256 B
 alignas(32) inline mbedtls_gcm_context key_slots[4]
-    __attribute__((section(".memplan.small.key_slots")));  // +9504: 2464 B
+    __attribute__((section(".memplan.small.key_slots")));  // +9760: 2464 B
 
 // RAM budgets: the compiler recomputes each region from its own sizeof and
 // alignof, in the linker fragment's order, and refuses a layout that does not fit.
@@ -118,11 +119,14 @@ static_assert(sram_used <= config::sram_budget, "memplan: region sram is over it
 // Runtime objects over the storage: constant-initialized (no static-init order,
 // no guard variables), usable from any translation unit.
 inline Pool pool_tiny{"tiny", pool_tiny_storage, config::pool_tiny_block_size,
-                         config::pool_tiny_block_count, pool_tiny_state, usage_bit(Usage::Key) | usage_bit(Usage::Nonce) | usage_bit(Usage::Context)};
+                         config::pool_tiny_block_count, pool_tiny_state.generations, pool_tiny_state.links,
+                         usage_bit(Usage::Key) | usage_bit(Usage::Nonce) | usage_bit(Usage::Context), AllocationCheck::Wiped};
 inline Pool pool_small{"small", pool_small_storage, config::pool_small_block_size,
-                         config::pool_small_block_count, pool_small_state, usage_bit(Usage::Message)};
+                         config::pool_small_block_count, pool_small_state.generations, pool_small_state.links,
+                         usage_bit(Usage::Message), AllocationCheck::None};
 inline Pool pool_medium{"medium", pool_medium_storage, config::pool_medium_block_size,
-                         config::pool_medium_block_count, pool_medium_state, usage_bit(Usage::Message)};
+                         config::pool_medium_block_count, pool_medium_state.generations, pool_medium_state.links,
+                         usage_bit(Usage::Message), AllocationCheck::None};
 inline Pool* const pool_list[config::pool_count] = {&pool_tiny, &pool_small, &pool_medium};
 inline Pools pools{pool_list, config::pool_count};
 inline Workspace workspace{workspace_storage, config::workspace_buffer_size};
@@ -146,15 +150,15 @@ inline SessionTable sessions{session_records, config::session_count, key_slots, 
 
 // Every byte of the layout's storage, wiped once by Memory::init().
 inline const StorageSpan storage_spans[] = {
-    {pool_tiny_storage, sizeof(pool_tiny_storage)},
-    {pool_small_storage, sizeof(pool_small_storage)},
-    {pool_medium_storage, sizeof(pool_medium_storage)},
-    {pool_tiny_state, sizeof(pool_tiny_state)},
-    {pool_small_state, sizeof(pool_small_state)},
-    {pool_medium_state, sizeof(pool_medium_state)},
-    {workspace_storage, sizeof(workspace_storage)},
-    {session_slots, sizeof(session_slots)},
-    {key_slots, sizeof(key_slots)},
+    {&pool_tiny_storage, sizeof(pool_tiny_storage)},
+    {&pool_small_storage, sizeof(pool_small_storage)},
+    {&pool_medium_storage, sizeof(pool_medium_storage)},
+    {&pool_tiny_state, sizeof(pool_tiny_state)},
+    {&pool_small_state, sizeof(pool_small_state)},
+    {&pool_medium_state, sizeof(pool_medium_state)},
+    {&workspace_storage, sizeof(workspace_storage)},
+    {&session_slots, sizeof(session_slots)},
+    {&key_slots, sizeof(key_slots)},
 };
 
 struct Memory {
