@@ -4,9 +4,12 @@ them with budgets/cost-baseline.json and prints the Markdown report.
 
     cost_report.py BASELINE.json COUNTS.json... [--write CURRENT.json]
 
-A count that grew past the baseline (instructions, or the longest interrupts-masked stretch) fails
+A count that grew past the baseline (instructions, the longest interrupts-masked stretch, or the
+bytes of code an operation's path runs through) fails
 (exit 1) unless the baseline is updated in the same commit (scripts/cost-report.sh
---update-baseline). Counts are exact, so any growth is a real one. Exit 2 for unreadable input.
+--update-baseline). Counts are exact, so any growth is a real one. A library call (memset, memcpy,
+a software divide) on a pool's allocate or release path fails whatever the baseline says. Exit 2
+for unreadable input.
 """
 
 from __future__ import annotations
@@ -18,8 +21,8 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 SCHEMA = "memplan-cost-baseline/1"
 IMAGE_SCHEMA = "memplan-cost/1"
-# Calls that must never run on a pool's allocate or release path once the pool is lean (issue:
-# cost on the cores); reported now, per operation.
+# Calls that must never run on a pool's allocate or release path: the pool wipes and checks blocks
+# with its own loops and never turns an address into an index.
 LIBRARY_CALLS = ("memset", "memcpy", "__aeabi_uidiv", "__aeabi_uidivmod", "__udivsi3", "__aeabi_idiv", "__aeabi_idivmod", "__divsi3")
 
 
@@ -48,6 +51,7 @@ def combine(paths: Sequence[str]) -> Dict[str, Any]:
         images[image_key(document)] = {
             "machine": document["machine"],
             "operations": {op["name"]: {"instructions": op["instructions"], "masked_max": op["masked_max"],
+                                        "text_bytes": op.get("text_bytes", 0),
                                         "library_calls": sorted(f for f in op["functions"] if f in LIBRARY_CALLS)}
                            for op in document["operations"]},
         }
@@ -70,10 +74,26 @@ def growth(baseline: Optional[Dict[str, Any]], current: Dict[str, Any]) -> List[
             old = before.get(name)
             if old is None:
                 continue
-            for key, label in (("instructions", "instructions"), ("masked_max", "longest masked stretch")):
-                if op[key] > old[key]:
+            for key, label in (("instructions", "instructions"), ("masked_max", "longest masked stretch"),
+                               ("text_bytes", "bytes of code on the path")):
+                if key in old and op[key] > old[key]:
                     grown.append(f"{image} {name}: {label} {old[key]} -> {op[key]} (+{op[key] - old[key]})")
     return grown
+
+
+# The operations that are a pool's allocate or release path: pool64.*, pool64checked.*, pool96.*,
+# pool256*.*, pools.allocate(...), buffer.release.
+POOL_PATHS = ("pool", "buffer.")
+
+
+def forbidden_calls(current: Dict[str, Any]) -> List[str]:
+    """Every library call on a pool path: `image operation: calls ...`."""
+    found = []
+    for image, data in current["images"].items():
+        for name, op in data["operations"].items():
+            if name.startswith(POOL_PATHS) and op["library_calls"]:
+                found.append(f"{image} {name}: calls {', '.join(op['library_calls'])} on a pool's allocate or release path")
+    return found
 
 
 def _cell(op: Optional[Dict[str, Any]], old: Optional[Dict[str, Any]]) -> str:
@@ -105,16 +125,20 @@ def render(baseline: Optional[Dict[str, Any]], current: Dict[str, Any]) -> str:
         cells = [_cell(current["images"][i]["operations"].get(name), old_images.get(i, {}).get("operations", {}).get(name)) for i in images]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     lines += ["", "#### The 64 B pool pair against the yardstick (a bare free list + newlib memset, same image)", "",
-              "| image | bare list + memset | memplan allocate + release | difference | ratio | masked: allocate / release |",
-              "| --- | ---: | ---: | ---: | ---: | ---: |"]
+              "| image | bare list + memset | memplan allocate + release | difference | ratio | with the wipe check (ratio) "
+              "| masked: allocate / release | code on the path (B) |",
+              "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for image in images:
         ops = current["images"][image]["operations"]
         bare, pair = ops.get("bare.allocate+release+memset"), ops.get("pool64.allocate+release")
         if bare is None or pair is None:
             continue
         masked = f"{ops['pool64.allocate']['masked_max']} / {ops['pool64.release']['masked_max']}"
+        checked = ops.get("pool64checked.allocate+release")
+        with_check = "-" if checked is None else f"{checked['instructions']} ({checked['instructions'] / bare['instructions']:.2f})"
+        code = f"{pair['text_bytes']}" + ("" if checked is None else f" / {checked['text_bytes']}")
         lines.append(f"| {image} | {bare['instructions']} | {pair['instructions']} | {pair['instructions'] - bare['instructions']:+d} | "
-                     f"{pair['instructions'] / bare['instructions']:.2f} | {masked} |")
+                     f"{pair['instructions'] / bare['instructions']:.2f} | {with_check} | {masked} | {code} |")
     lines += ["", "#### Seal and open over raw mbedTLS (the same key and sizes, same image)", "",
               "| image | " + " | ".join(f"{kind}({size})" for kind in ("seal", "open") for size in (16, 64, 1024)) + " |",
               "| --- |" + " ---: |" * 6]
@@ -129,7 +153,7 @@ def render(baseline: Optional[Dict[str, Any]], current: Dict[str, Any]) -> str:
     calls: Dict[Tuple[str, Tuple[str, ...]], List[str]] = {}
     for image in images:
         for name, op in current["images"][image]["operations"].items():
-            if name.startswith(("pool64.", "pool256.", "pool96.")) and op["library_calls"]:
+            if name.startswith(POOL_PATHS) and op["library_calls"]:
                 calls.setdefault((name, tuple(op["library_calls"])), []).append(image)
     if calls:
         lines += ["", "#### Library calls on the pool paths", "", "| operation | calls | images |", "| --- | --- | --- |"]
@@ -181,7 +205,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if grown:
         print("cost_report: counts grew past budgets/cost-baseline.json; if on purpose, run scripts/cost-report.sh "
               "--update-baseline and commit it with the change", file=sys.stderr)
-    return 1 if grown else 0
+    calls = forbidden_calls(current)
+    for line in calls:
+        print(f"cost_report: error: {line}", file=sys.stderr)
+    return 1 if grown or calls else 0
 
 
 if __name__ == "__main__":

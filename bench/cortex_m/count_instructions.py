@@ -10,6 +10,10 @@ a `cpsid i` to the `msr PRIMASK` or `cpsie i` that ends it, both counted (the di
 image says which instruction is at each address). The firmware prints `probe <name>` after each
 measurement, in the same order.
 
+Per operation it also reports `text_bytes`: the size of every memplan function the operation
+executed (from the image's symbol table), that is the code the operation's path occupies, without
+the harness that calls it and without error paths it did not take.
+
 The counter checks itself on every run: the probe `calibration` (nothing between the probes) is the
 overhead subtracted from every count, and the probes `known.loop` and `known.masked` run code whose
 counts probes.S fixes; a mismatch fails the run (exit 3) before any number is reported.
@@ -68,6 +72,29 @@ def disassemble(image: str, objdump: str = "arm-none-eabi-objdump") -> Dict[int,
         if match:
             instructions[int(match.group(1), 16)] = f"{match.group(2)} {match.group(3) or ''}".strip()
     return instructions
+
+
+def symbol_sizes(image: str, nm: str = "arm-none-eabi-nm") -> Dict[str, int]:
+    """Mangled name -> size in bytes of every function symbol that has one."""
+    try:
+        text = subprocess.run([nm, "-S", image], capture_output=True, text=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError) as exc:
+        raise UsageError(f"cannot read the symbols of {image}: {exc}") from None
+    sizes: Dict[str, int] = {}
+    for line in text.splitlines():
+        parts = line.split()
+        if len(parts) == 4 and parts[2] in "tTwW":
+            sizes[parts[3]] = int(parts[1], 16)
+    return sizes
+
+
+# Mangled names of the runtime's functions (namespace memplan), not the harness's.
+MEMPLAN_FUNCTION = re.compile(r"_Z[ZNK]*7memplan")
+
+
+def text_bytes(functions: Iterable[str], sizes: Dict[str, int]) -> int:
+    """The bytes of the memplan functions among `functions`."""
+    return sum(sizes.get(name, 0) for name in functions if MEMPLAN_FUNCTION.match(name))
 
 
 def symbol_address(image: str, name: str, nm: str = "arm-none-eabi-nm") -> int:
@@ -194,7 +221,8 @@ class FirmwareError(Exception):
     pass
 
 
-def document(image: str, machine: str, core: str, level: str, measured: Dict[str, Measurement]) -> Dict[str, Any]:
+def document(image: str, machine: str, core: str, level: str, measured: Dict[str, Measurement],
+             sizes: Dict[str, int]) -> Dict[str, Any]:
     return {
         "schema": SCHEMA,
         "image": os.path.basename(image),
@@ -203,7 +231,8 @@ def document(image: str, machine: str, core: str, level: str, measured: Dict[str
         "level": level,
         "operations": [
             {"name": name, "instructions": m.instructions, "masked_max": m.masked_max, "masked_stretches": m.masked_stretches,
-             "functions": sorted(m.functions), "masked_functions": sorted(m.masked_functions)}
+             "text_bytes": text_bytes(m.functions, sizes), "functions": sorted(m.functions),
+             "masked_functions": sorted(m.masked_functions)}
             for name, m in measured.items()
         ],
     }
@@ -229,7 +258,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except InstrumentError as exc:
         print(f"count_instructions: error: the instrument failed its own check: {exc}", file=sys.stderr)
         return 3
-    result = document(args.image, args.machine, args.core, args.level, measured)
+    try:
+        sizes = symbol_sizes(args.image)
+    except UsageError as exc:
+        print(f"count_instructions: error: {exc}", file=sys.stderr)
+        return 2
+    result = document(args.image, args.machine, args.core, args.level, measured, sizes)
     text = json.dumps(result, indent=2) + "\n"
     if args.json:
         with open(args.json, "w", encoding="utf-8") as handle:

@@ -102,6 +102,96 @@ void check_aligned_wipe() {
   }
 }
 
+#if defined(__arm__) && !defined(__linux__)
+// One pool shared by the main loop and the SysTick handler, which preempts
+// the loop at arbitrary instructions: inside allocate, between release's two
+// critical sections, during the wipe. Each side stamps its block and checks
+// the stamp before releasing it; the main loop also replays stale tokens.
+// A block handed out twice, a dirty block or a stale token accepted fails.
+struct InterruptShare {
+  volatile bool active = false;
+  volatile std::uint32_t rounds = 0;
+  volatile std::uint32_t exhausted = 0;
+  volatile std::uint32_t failures = 0;
+};
+InterruptShare share;
+
+bool reads_as(const std::uint8_t* data, std::size_t size, std::uint8_t value) {
+  for (std::size_t i = 0; i < size; ++i) {
+    if (data[i] != value) return false;
+  }
+  return true;
+}
+
+constexpr std::uintptr_t kSysTick = 0xE000E010;  // CSR, then RVR at +4 and CVR at +8
+void systick(std::uint32_t control, std::uint32_t reload = 0) {
+  auto* registers = reinterpret_cast<volatile std::uint32_t*>(kSysTick);
+  registers[1] = reload;
+  registers[2] = 0;
+  registers[0] = control;
+}
+}  // namespace
+
+extern "C" void SysTick_Handler() {
+  if (!share.active) return;
+  auto& pool = layout::pools[0];
+  auto block = pool.allocate();
+  if (!block) {
+    share.exhausted = share.exhausted + 1;
+    return;
+  }
+  const memplan::Block b = block.value();
+  const std::size_t size = pool.block_size();
+  if (!reads_as(b.data, size, 0)) share.failures = share.failures + 1;
+  std::memset(b.data, 0xEE, size);
+  if (!reads_as(b.data, size, 0xEE)) share.failures = share.failures + 1;
+  if (!pool.release(b.token)) share.failures = share.failures + 1;
+  share.rounds = share.rounds + 1;
+}
+
+namespace {
+void check_pool_under_interrupts() {
+  auto& pool = layout::pools[0];
+  const std::size_t size = pool.block_size();
+  const std::uint32_t violations_before = pool.stats().security_violations;
+  auto held = pool.allocate();  // one long-lived block: nobody else may touch it
+  check(held.has_value(), "interrupt test: long-lived block");
+  if (!held) return;
+  std::memset(held.value().data, 0x77, size);
+  std::uint32_t stale_refused = 0;
+  memplan::BlockToken previous{};
+  share.active = true;
+  systick(0x7, 997);  // enable, interrupt, processor clock: every 997 cycles
+  std::uint32_t iteration = 0;
+  for (; iteration < 1000000 && share.rounds < 2000; ++iteration) {
+    auto block = pool.allocate();
+    if (!block) continue;
+    const memplan::Block b = block.value();
+    check(reads_as(b.data, size, 0), "interrupt test: a handed-out block reads as zero");
+    std::memset(b.data, 0x11, size);
+    check(reads_as(b.data, size, 0x11), "interrupt test: nobody else wrote the block");
+    check(static_cast<bool>(pool.release(b.token)), "interrupt test: release");
+    if (previous.generation.low != 0) {
+      check(!pool.release(previous), "interrupt test: a stale token is refused");
+      ++stale_refused;
+    }
+    previous = b.token;
+  }
+  systick(0);
+  share.active = false;
+  line("  interrupt test: main loop rounds ", iteration);
+  line("  interrupt test: handler rounds ", share.rounds);
+  check(share.rounds >= 2000, "interrupt test: the handler ran");
+  check(share.failures == 0, "interrupt test: the handler saw no corruption");
+  check(reads_as(held.value().data, size, 0x77), "interrupt test: the long-lived block is intact");
+  check(static_cast<bool>(pool.release(held.value().token)), "interrupt test: release the long-lived block");
+  const auto stats = pool.stats();
+  check(stats.in_use == 0, "interrupt test: every block returned");
+  check(stats.security_violations - violations_before == stale_refused, "interrupt test: each stale token counted");
+  check(static_cast<bool>(pool.health_check()), "interrupt test: pool health");
+}
+#endif
+
 }  // namespace
 
 int main() {
@@ -186,6 +276,9 @@ int main() {
   check(stats[0].high_water == 1, "key blocks staged one at a time and wiped");
   check(memplan::mbedtls_calloc_calls() == 0, "no heap");
   check(static_cast<bool>(mem.pools.health_check()), "pool health");
+#if defined(__arm__) && !defined(__linux__)
+  check_pool_under_interrupts();
+#endif
   line(failures == 0 ? "result: ok, failed checks " : "result: FAILED, failed checks ",
        static_cast<std::uint32_t>(failures));
   return failures;

@@ -31,6 +31,11 @@ int main();
   firmware::exit(99);
 }
 
+// A firmware that enables SysTick defines its handler; until then it is unexpected.
+__attribute__((weak)) void SysTick_Handler() {
+  firmware::exit(98);
+}
+
 __attribute__((section(".vectors"), used)) void (*const vectors[16])() = {
     reinterpret_cast<void (*)()>(&__stack_top),
     Reset_Handler,
@@ -47,6 +52,6 @@ __attribute__((section(".vectors"), used)) void (*const vectors[16])() = {
     Default_Handler,  // DebugMonitor
     nullptr,
     Default_Handler,  // PendSV
-    Default_Handler,  // SysTick
+    SysTick_Handler,
 };
 }

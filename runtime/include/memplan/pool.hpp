@@ -25,11 +25,13 @@
 // and generation words move. The wipe, the wipe check, the address
 // arithmetic and the statistics' high-water test run outside it; release
 // takes the lock twice (validate, then append) so that the wipe of a large
-// block never adds to interrupt latency.
+// block never adds to interrupt latency. With the interrupt lock the critical
+// sections are assembly: at most 16 instructions masked on every Cortex-M.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <type_traits>
 
 #include "memplan/pool_state.hpp"
 #include "memplan/port/lock.hpp"
@@ -144,7 +146,7 @@ class BasicPool {
   // violation, and changes nothing: InvalidHandle (no such block, or a
   // generation no allocation gives), DoubleRelease (this allocation was
   // released already), StaleHandle (an earlier allocation's token).
-  __attribute__((always_inline)) Status release(BlockToken token) noexcept {
+  __attribute__((always_inline)) Status release(const BlockToken& token) noexcept {
     const Error error = release_token(token.index, token.generation.low, token.generation.high);
     if (__builtin_expect(error == Error{}, 1)) return {};
     return Failure{error, name_};
@@ -214,32 +216,19 @@ class BasicPool {
   // Writes `out` and returns Error{} (0), or returns the error.
   template <bool kCountFailure>
   __attribute__((noinline)) Error take_into(Block& out) noexcept {
-    BlockGeneration* const generations = generations_;
-    std::uint32_t index = 0;
-    std::uint32_t low = 0;
+    std::uint32_t low = 0;  // the block's generation, low word, after the pop
     std::uint32_t in_use = 0;
-    {
-      typename Lock::Guard guard(lock_);
-      index = head_;
-      // 0 before init() and once corrupted: the failure path says which.
-      if (__builtin_expect(index >= allocatable_, 0)) return fail<kCountFailure>();
-      low = generations[index].low;
-      head_ = links_[index];  // range-checked when it is popped
-      // A listed block is free (even): odd makes it in use. An odd one here
-      // means the metadata was overwritten: corrupted() puts it back.
-      generations[index].low = low + 1u;
-      in_use = ++in_use_;
-    }
-    if (__builtin_expect((low & 1u) != 0, 0)) return corrupted(index, low);
+    const std::uint32_t index = pop(low, in_use);
+    if (__builtin_expect(index == kNotTaken, 0)) return why_not_taken<kCountFailure>();
+    // A listed block is free (even): the pop made it odd, in use. Even now
+    // means it was odd, in use: the metadata was overwritten.
+    if (__builtin_expect((low & 1u) == 0, 0)) return corrupted(index, low);
     if (in_use > load_relaxed(high_water_)) raise_high_water(in_use);
     std::uint8_t* const data = block_at(index);
     if (check_ == AllocationCheck::Wiped && !reads_as_wiped_aligned8(data, block_size_)) written_after_free(data);
-    out.data = data;
-    out.token.index = index;
-    out.token.generation.low = low + 1u;
     // Only a release with this block's current (odd) generation writes
     // `high`, and none has been handed out: no lock needed to read it.
-    out.token.generation.high = generations[index].high;
+    out = Block{data, BlockToken{index, BlockGeneration{low, generations_[index].high}}};
     return Error{};
   }
 
@@ -254,63 +243,254 @@ class BasicPool {
   __attribute__((noinline)) Error release_token(std::uint32_t index, std::uint32_t low, std::uint32_t high) noexcept {
     // releasable_ is 0 until init(): a token never reaches uninitialized state.
     if (index >= releasable_ || (low & 1u) == 0) return refuse(initialized_ ? Error::InvalidHandle : Error::NotInitialized);
-    BlockGeneration& generation = generations_[index];
-    // The generation that frees it: even, one past the token's (low is odd,
-    // so only low = 2^32 - 1 carries).
+    // The generation that frees it: even, one past the token's. Two cases
+    // take the slow path: a carry into the high word (low = 2^32 - 1) and
+    // the block's last allocation (kPoolGenerationLimit), once in 2^31
+    // releases of a block at most.
+    const std::uint32_t freed_low = low + 1u;
+    if (__builtin_expect(rare_release(low), 0)) return release_rare(index, low, high);
+    // From here a second release of the token fails.
+    if (__builtin_expect(!free_generation(generations_[index], low, high, freed_low), 0)) {
+      return refuse_token(generations_[index], freed_low, high);
+    }
+    // The block is no one's now: neither listed nor valid for any token.
+    // Wipe it with interrupts enabled, then list it.
+    secure_wipe_aligned8(block_at(index), block_size_);
+    links_[index] = kNoBlock;
+    const std::uint32_t old_head = push(index);
+    if (__builtin_expect(old_head >= block_count_ && old_head != kNoBlock, 0)) note_corrupted_head();
+    return Error{};
+  }
+
+  // Whether releasing odd generation low word `low` carries into the high
+  // word or may reach the limit. With the shipped limit (low word 2^32 - 2)
+  // that is low = 2^32 - 3 or 2^32 - 1, which one compare finds.
+  static constexpr bool rare_release(std::uint32_t low) noexcept {
+    constexpr std::uint32_t kLimitLow = static_cast<std::uint32_t>(kPoolGenerationLimit);
+    if constexpr (kLimitLow == 0xFFFFFFFEu) {
+      return low + 3u < 4u;
+    } else {
+      return low + 1u == 0 || low + 1u == kLimitLow;
+    }
+  }
+
+  // release_token() when the freed generation carries into its high word or
+  // reaches the limit. The same steps, with the generic lock.
+  __attribute__((noinline, cold)) Error release_rare(std::uint32_t index, std::uint32_t low, std::uint32_t high) noexcept {
     const std::uint32_t freed_low = low + 1u;
     const std::uint32_t freed_high = freed_low == 0 ? high + 1u : high;
-    // The block's last allocation: it retires instead of being listed, so
-    // its generation never wraps back to one an old token holds.
-    const bool retiring = freed_low == static_cast<std::uint32_t>(kPoolGenerationLimit) &&
-                          freed_high == static_cast<std::uint32_t>(kPoolGenerationLimit >> 32);
+    BlockGeneration& generation = generations_[index];
     {
       typename Lock::Guard guard(lock_);
-      if (__builtin_expect(generation.low != low || generation.high != high, 0)) {
+      if (generation.low != low || generation.high != high) {
         ++violations_;
         return generation.low == freed_low && generation.high == freed_high ? Error::DoubleRelease
                                                                              : Error::StaleHandle;
       }
-      generation.low = freed_low;  // from here a second release of the token fails
+      generation.low = freed_low;
       generation.high = freed_high;
-      if (__builtin_expect(retiring, 0)) {
-        --in_use_;
-        ++retired_;
-      }
     }
-    // The block is no one's now: neither listed nor valid for any token.
-    // Wipe it with interrupts enabled.
     secure_wipe_aligned8(block_at(index), block_size_);
-    if (retiring) return Error{};  // counted above, never listed again
+    if (BlockGeneration{freed_low, freed_high}.value() == kPoolGenerationLimit) {
+      // Its last allocation: it retires instead of being listed, so its
+      // generation never wraps back to one an old token holds.
+      typename Lock::Guard guard(lock_);
+      --in_use_;
+      ++retired_;
+      return Error{};
+    }
     links_[index] = kNoBlock;
-    const std::uint32_t count = block_count_;
+    const std::uint32_t old_head = push(index);
+    if (old_head >= block_count_ && old_head != kNoBlock) note_corrupted_head();
+    return Error{};
+  }
+
+  // The three critical sections. With the interrupt lock on Cortex-M they
+  // are Thumb-1 assembly (every core from M0 up runs it), so the longest
+  // masked stretch is what is written here (16 instructions in pop(), 9 and
+  // 13 in release), not what register allocation makes of it: GCC at -Os
+  // spills PRIMASK to the stack inside the C++ versions (20 on M0).
+  static constexpr std::uint32_t kNotTaken = 0xFFFFFFFFu;
+#if defined(__arm__) && defined(__thumb__) && !defined(__linux__)
+  static constexpr bool kThumbCriticalSections = std::is_same_v<Lock, CortexMInterruptLock>;
+#else
+  static constexpr bool kThumbCriticalSections = false;
+#endif
+
+  // Takes the head of the free list, adds one to its generation's low word
+  // (a free block's is even: now odd, in use) and counts it in use. Returns
+  // its index, the low word now and in_use now; or kNotTaken, changing
+  // nothing, when the head is not below allocatable_.
+  __attribute__((always_inline)) std::uint32_t pop(std::uint32_t& low, std::uint32_t& in_use) noexcept {
+#if defined(__arm__) && defined(__thumb__) && !defined(__linux__)
+    if constexpr (kThumbCriticalSections) {
+      std::uint32_t index = 0;
+      std::uint32_t primask = 0;
+      __asm__ __volatile__(
+          "  .syntax unified\n"
+          "  mrs   %[pm], primask\n"
+          "  cpsid i\n"
+          "  ldr   %[index], [%[self], %[head]]\n"
+          "  ldr   %[t], [%[self], %[allocatable]]\n"
+          "  cmp   %[index], %[t]\n"
+          "  bhs   1f\n"
+          "  lsls  %[t], %[index], #3\n"
+          "  ldr   %[low], [%[generations], %[t]]\n"
+          "  adds  %[low], %[low], #1\n"
+          "  str   %[low], [%[generations], %[t]]\n"
+          "  lsls  %[t], %[index], #1\n"
+          "  ldrh  %[t], [%[links], %[t]]\n"
+          "  str   %[t], [%[self], %[head]]\n"
+          "  ldr   %[t], [%[self], %[in_use]]\n"
+          "  adds  %[t], %[t], #1\n"
+          "  str   %[t], [%[self], %[in_use]]\n"
+          "  msr   primask, %[pm]\n"
+          "  b     2f\n"
+          "1:\n"
+          "  msr   primask, %[pm]\n"
+          "  movs  %[index], #0\n"
+          "  mvns  %[index], %[index]\n"  // kNotTaken
+          "2:\n"
+          : [index] "=&l"(index), [low] "=&l"(low), [t] "=&l"(in_use), [pm] "=&r"(primask)
+          : [self] "l"(this), [generations] "l"(generations_), [links] "l"(links_),
+            [head] "i"(offsetof(BasicPool, head_)), [allocatable] "i"(offsetof(BasicPool, allocatable_)),
+            [in_use] "i"(offsetof(BasicPool, in_use_))
+          : "cc", "memory");
+      return index;
+    }
+#endif
     typename Lock::Guard guard(lock_);
-    if (head_ >= count) {
-      if (__builtin_expect(head_ != kNoBlock, 0)) mark_corrupted();  // a head taken from overwritten links
+    const std::uint32_t index = head_;
+    if (index >= allocatable_) return kNotTaken;
+    low = generations_[index].low + 1u;
+    generations_[index].low = low;
+    head_ = links_[index];  // range-checked when it is popped
+    in_use = ++in_use_;
+    return index;
+  }
+
+  // Frees a generation if it is still the token's, by storing its new low
+  // word (no carry: release_rare() has those); false, changing nothing, when
+  // it is not the token's.
+  __attribute__((always_inline)) bool free_generation(BlockGeneration& generation, std::uint32_t low,
+                                                      std::uint32_t high, std::uint32_t freed_low) noexcept {
+#if defined(__arm__) && defined(__thumb__) && !defined(__linux__)
+    if constexpr (kThumbCriticalSections) {
+      std::uint32_t differs = 0;
+      std::uint32_t primask = 0;
+      __asm__ __volatile__(
+          "  .syntax unified\n"
+          "  mrs   %[pm], primask\n"
+          "  cpsid i\n"
+          "  ldr   %[t], [%[generation]]\n"
+          "  subs  %[t], %[t], %[low]\n"
+          "  bne   1f\n"
+          "  ldr   %[t], [%[generation], #4]\n"
+          "  subs  %[t], %[t], %[high]\n"
+          "  bne   1f\n"
+          "  str   %[freed_low], [%[generation]]\n"
+          "1:\n"
+          "  msr   primask, %[pm]\n"
+          : [t] "=&l"(differs), [pm] "=&r"(primask)
+          : [generation] "l"(&generation), [low] "l"(low), [high] "l"(high), [freed_low] "l"(freed_low)
+          : "cc", "memory");
+      return differs == 0;
+    }
+#endif
+    typename Lock::Guard guard(lock_);
+    if (generation.low != low || generation.high != high) return false;
+    generation.low = freed_low;
+    return true;
+  }
+
+  // Appends a wiped block at the tail of the free list and counts it free.
+  // Returns the head the list had (kNoBlock: it was empty).
+  __attribute__((always_inline)) std::uint32_t push(std::uint32_t index) noexcept {
+    const std::uint32_t count = block_count_;
+#if defined(__arm__) && defined(__thumb__) && !defined(__linux__)
+    if constexpr (kThumbCriticalSections) {
+      std::uint32_t old_head = 0;
+      std::uint32_t scratch = 0;
+      std::uint32_t primask = 0;
+      __asm__ __volatile__(
+          "  .syntax unified\n"
+          "  mrs   %[pm], primask\n"
+          "  cpsid i\n"
+          "  ldr   %[head_was], [%[self], %[head]]\n"
+          "  cmp   %[head_was], %[count]\n"
+          "  bhs   1f\n"
+          "  ldr   %[t], [%[self], %[tail]]\n"
+          "  lsls  %[t], %[t], #1\n"
+          "  strh  %[index], [%[links], %[t]]\n"
+          "  b     2f\n"
+          "1:\n"
+          "  str   %[index], [%[self], %[head]]\n"
+          "2:\n"
+          "  str   %[index], [%[self], %[tail]]\n"
+          "  ldr   %[t], [%[self], %[in_use]]\n"
+          "  subs  %[t], %[t], #1\n"
+          "  str   %[t], [%[self], %[in_use]]\n"
+          "  msr   primask, %[pm]\n"
+          : [head_was] "=&l"(old_head), [t] "=&l"(scratch), [pm] "=&r"(primask)
+          : [self] "l"(this), [links] "l"(links_), [index] "l"(index), [count] "l"(count),
+            [head] "i"(offsetof(BasicPool, head_)), [tail] "i"(offsetof(BasicPool, tail_)),
+            [in_use] "i"(offsetof(BasicPool, in_use_))
+          : "cc", "memory");
+      return old_head;
+    }
+#endif
+    typename Lock::Guard guard(lock_);
+    const std::uint32_t old_head = head_;
+    if (old_head >= count) {
       head_ = index;
     } else {
       links_[tail_] = static_cast<std::uint16_t>(index);
     }
     tail_ = index;
     --in_use_;
-    return Error{};
+    return old_head;
   }
 
-  // Under the lock: why the head could not be taken.
+  // Why pop() took nothing, decided under the lock.
+  template <bool kCountFailure>
+  __attribute__((noinline)) Error why_not_taken() noexcept {
+    typename Lock::Guard guard(lock_);
+    return fail<kCountFailure>();
+  }
+
+  __attribute__((noinline, cold)) Error refuse_token(const BlockGeneration& generation, std::uint32_t freed_low,
+                                                     std::uint32_t freed_high) noexcept {
+    typename Lock::Guard guard(lock_);
+    ++violations_;
+    return generation.low == freed_low && generation.high == freed_high ? Error::DoubleRelease : Error::StaleHandle;
+  }
+
+  // push() found a head that is neither a block nor kNoBlock: it came from
+  // overwritten links, and push() has replaced it.
+  __attribute__((noinline, cold)) void note_corrupted_head() noexcept {
+    typename Lock::Guard guard(lock_);
+    const std::uint32_t head = head_;
+    mark_corrupted();
+    head_ = head;  // the block push() listed stays listed
+  }
+
+  // Under the lock: why the head could not be taken. (A block released
+  // since then is listed now; the pool was exhausted all the same.)
   template <bool kCountFailure>
   Error fail() noexcept {
     if (!initialized_) return Error::NotInitialized;
     if (corrupted_) return Error::PoolCorrupted;
-    if (head_ == kNoBlock) {
-      if constexpr (kCountFailure) ++failures_;
-      return Error::PoolExhausted;
+    if (head_ != kNoBlock && head_ >= block_count_) {
+      mark_corrupted();  // a head out of range came from the links
+      return Error::PoolCorrupted;
     }
-    mark_corrupted();  // a head out of range came from the links
-    return Error::PoolCorrupted;
+    if constexpr (kCountFailure) ++failures_;
+    return Error::PoolExhausted;
   }
 
   __attribute__((noinline, cold)) Error corrupted(std::uint32_t index, std::uint32_t low) noexcept {
     typename Lock::Guard guard(lock_);
-    generations_[index].low = low;  // the block taken was someone else's: it stays theirs
+    generations_[index].low = low - 1u;  // the block taken was someone else's: it stays theirs
     --in_use_;
     mark_corrupted();
     return Error::PoolCorrupted;

@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <utility>
 
 #include "memplan/buffer.hpp"
 #include "memplan/pool.hpp"
@@ -47,7 +48,7 @@ class BasicPools {
       Result<Block> block = pool.take();
       if (block) {
         if (&pool != first_fitting) first_fitting->note_spill();
-        return BasicBuffer<Lock>(pool, block.value(), size);
+        return Result<BasicBuffer<Lock>>(std::in_place, pool, block.value(), size);
       }
       if (block.error() != Error::PoolExhausted) return Failure{block.error(), block.context()};
     }

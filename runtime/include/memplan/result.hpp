@@ -41,6 +41,11 @@ class [[nodiscard]] Result {
       : has_value_(false) {
     storage_.failure = failure;
   }
+  // The value built in place from `args`: no temporary to move from and destroy.
+  template <class... Args>
+  explicit Result(std::in_place_t /*tag*/, Args&&... args) noexcept : has_value_(true) {
+    ::new (static_cast<void*>(&storage_.value)) T(std::forward<Args>(args)...);
+  }
   Result(Result&& other) noexcept(std::is_nothrow_move_constructible_v<T>) : has_value_(other.has_value_) {
     if (has_value_) {
       ::new (static_cast<void*>(&storage_.value)) T(std::move(other.storage_.value));
@@ -52,7 +57,8 @@ class [[nodiscard]] Result {
   // Error{} (0), or returns the error (and the Result holds it, with
   // `context`). For hot paths whose value would otherwise be copied twice.
   template <class Fill>
-  Result(FilledInPlace /*tag*/, Fill&& fill, const char* context) noexcept : has_value_(true) {
+  __attribute__((always_inline)) Result(FilledInPlace /*tag*/, Fill&& fill, const char* context) noexcept
+      : has_value_(true) {
     static_assert(std::is_trivially_destructible_v<T> && std::is_trivially_default_constructible_v<T>,
                   "a value written in place must need no construction or destruction");
     ::new (static_cast<void*>(&storage_.value)) T;  // default-initialized: fill() writes every field

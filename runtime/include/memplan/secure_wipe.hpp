@@ -39,16 +39,18 @@ inline void secure_wipe_aligned8(void* data, std::size_t size) noexcept {
   if (size == 0) return;
   // Thumb-1 only, so Cortex-M0 runs it too: 16 bytes per loop, after one
   // 8-byte store when size is an odd number of 8-byte words. stmia takes its
-  // list in ascending register order, hence the fixed r2/r3.
-  register std::uint32_t zero_low __asm__("r2") = 0;
-  register std::uint32_t zero_high __asm__("r3") = 0;
+  // list in ascending register order, hence the fixed r2/r3; they are the
+  // only scratch, so the function needs no stack frame.
+  register std::uint32_t zero_low __asm__("r2");
+  register std::uint32_t zero_high __asm__("r3");
   auto* cursor = static_cast<std::uint8_t*>(data);
   std::size_t left = size;
-  std::uint32_t scratch = 0;
   __asm__ __volatile__(
       "  .syntax unified\n"  // GCC hands Thumb-1 inline asm over in divided syntax
-      "  lsls  %[scratch], %[left], #28\n"  // bit 3 of size into N: an odd number of 8-byte words
-      "  bpl   1f\n"
+      "  lsrs  %[z1], %[left], #4\n"  // bit 3 of size into C: an odd number of 8-byte words
+      "  movs  %[z0], #0\n"           // movs leaves C alone
+      "  movs  %[z1], #0\n"
+      "  bcc   1f\n"
       "  stmia %[cursor]!, {%[z0], %[z1]}\n"
       "  subs  %[left], %[left], #8\n"
       "  beq   2f\n"
@@ -58,8 +60,8 @@ inline void secure_wipe_aligned8(void* data, std::size_t size) noexcept {
       "  subs  %[left], %[left], #16\n"
       "  bne   1b\n"
       "2:\n"
-      : [cursor] "+l"(cursor), [left] "+l"(left), [scratch] "=&l"(scratch)
-      : [z0] "l"(zero_low), [z1] "l"(zero_high)
+      : [cursor] "+l"(cursor), [left] "+l"(left), [z0] "=&l"(zero_low), [z1] "=&l"(zero_high)
+      :
       : "cc", "memory");
 #else
   secure_wipe(data, size);
