@@ -301,8 +301,8 @@ def test_key_slot_limit_is_the_runtimes(write_profile: Callable[..., Path], cli:
     from conftest import REPO
     from memplan import validator
 
-    session = (REPO / "runtime" / "include" / "memplan" / "session.hpp").read_text(encoding="utf-8")
-    runtime_limit = int(re.search(r"kMaxKeySlots = (\d+);", session).group(1))  # type: ignore[union-attr]
+    key_slots = (REPO / "runtime" / "include" / "memplan" / "key_slots.hpp").read_text(encoding="utf-8")
+    runtime_limit = int(re.search(r"kMaxKeySlots = (\d+);", key_slots).group(1))  # type: ignore[union-attr]
     assert validator.MAX_KEY_SLOTS == runtime_limit == 255
     big = VALID_PROFILE.replace("  sram: 48KiB", "  sram: 256KiB").replace("    sram: {size: 128KiB}", "    sram: {size: 256KiB}")
     assert cli("check", write_profile(big.replace("key_slots: 8", "key_slots: 255"))).code == 0

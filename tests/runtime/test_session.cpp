@@ -378,7 +378,7 @@ TEST_CASE("close wipes the key slot and the record", "[session][wipe]") {
   }
   const memplan::SessionRecord& record = f.layout->records[s.index];
   CHECK(record.context == nullptr);
-  CHECK(record.next_counter == 0);
+  CHECK(record.nonce.next == 0);
   CHECK(record.messages == 0);
   CHECK(record.generation == s.generation + 1);
 }

@@ -19,7 +19,7 @@
 #include "memplan/port/ports.hpp"
 #include "memplan/result.hpp"
 #include "memplan/secure_wipe.hpp"
-#include "memplan/session.hpp"
+#include "memplan/session_table.hpp"
 #include "memplan/span.hpp"
 #include "memplan/workspace.hpp"
 
@@ -47,9 +47,9 @@ constexpr std::size_t placed_size(const Placement (&objects)[N]) noexcept {
 // Wipes every byte of a layout's storage, then initializes its pools,
 // workspace and sessions. Call once, before other threads or interrupts use
 // the layout; a second call is AlreadyInitialized and wipes nothing.
-template <class Lock>
+template <class Lock, class Backend>
 Status init_layout(BasicPools<Lock>& pools, BasicWorkspace<Lock>& workspace,
-                   BasicSessionTable<Lock>& sessions, const StorageSpan* spans,
+                   BasicSessionTable<Lock, Backend>& sessions, const StorageSpan* spans,
                    std::size_t span_count) noexcept {
   if (pools.initialized() || workspace.initialized() || sessions.initialized()) {
     return Failure{Error::AlreadyInitialized, "layout"};

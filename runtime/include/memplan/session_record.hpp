@@ -6,23 +6,22 @@
 
 #include <cstdint>
 
-struct mbedtls_gcm_context;
+#include "memplan/nonce_sequence.hpp"
 
 namespace memplan {
 
 struct SessionRecord {
   // Hot: read and written by every seal/open; kept within the first cache line.
-  mbedtls_gcm_context* context;  // the key slot in use, or null
-  std::uint64_t next_counter;    // nonce counter of the next seal
-  std::uint64_t reserved_until;  // counters below this are persisted as reserved
-  std::uint64_t messages;        // messages sealed under the current key
+  void* context;          // the key slot's AEAD context in use, or null
+  NonceCounter nonce;     // the slot's counter and its persisted mark
+  std::uint64_t messages; // messages sealed under the current key
   // Cold: touched on key load, rotation, close and failures.
   std::uint32_t key_loaded_at_s;  // clock port time of the last key load
   std::uint32_t generation;       // bumped on close so stale handles are rejected; never wraps (the slot retires)
   std::uint8_t state;             // SessionState
   std::uint8_t violations;        // failed opens since the key was loaded
   std::uint8_t key_slot;          // index into the layout's key slots
-  std::uint8_t busy;              // a seal or open runs on this session outside the table's lock
+  std::uint8_t busy;              // an operation runs on this session outside the table's lock
 };
 
 }  // namespace memplan

@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <mutex>
 
 #include "memplan/port/file_system.hpp"
 #include "memplan/port/ports.hpp"
@@ -17,7 +18,9 @@ namespace memplan {
 // earlier point leaves the old file or the new one, never a torn one. A step
 // that fails makes persist() fail (the reservation is not granted) and
 // leaves the cached marks as they were. Up to 256 slots; a file of another
-// size than `slots` marks is a StorageFailure, never read as zeros.
+// size than `slots` marks is a StorageFailure, never read as zeros. All
+// slots share the file, and a session table may persist two slots at once:
+// a mutex serializes the calls (the file write is no interrupt's business).
 class FileNonceStore final : public NonceStore {
  public:
   static constexpr std::size_t kMaxSlots = 256;
@@ -29,6 +32,7 @@ class FileNonceStore final : public NonceStore {
   Status read_all() noexcept;
   Status write_file(const char* path, const unsigned char* bytes, std::size_t size) noexcept;
   Status sync_folder() noexcept;
+  std::mutex mutex_;
   FileSystem& files_;
   char path_[256] = {};
   std::size_t slots_;

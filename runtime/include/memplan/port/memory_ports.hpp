@@ -11,6 +11,8 @@
 namespace memplan {
 
 // Reservation marks in an array (a stand-in for flash); can be told to fail.
+// A session table may persist two slots at once (never one slot twice), so
+// everything a persist writes is per slot.
 template <std::size_t Slots>
 class InMemoryNonceStore final : public NonceStore {
  public:
@@ -21,7 +23,7 @@ class InMemoryNonceStore final : public NonceStore {
   Status persist(std::uint32_t slot, std::uint64_t mark) noexcept override {
     if (slot >= Slots || fail_persists_) return Failure{Error::StorageFailure, "persist"};
     marks_[slot] = mark;
-    ++persists_;
+    ++persists_[slot];
     return {};
   }
   void set_mark(std::uint32_t slot, std::uint64_t mark) noexcept {
@@ -30,11 +32,15 @@ class InMemoryNonceStore final : public NonceStore {
   std::uint64_t mark(std::uint32_t slot) const noexcept { return slot < Slots ? marks_[slot] : 0; }
   void fail_loads(bool fail) noexcept { fail_loads_ = fail; }
   void fail_persists(bool fail) noexcept { fail_persists_ = fail; }
-  std::uint32_t persists() const noexcept { return persists_; }
+  std::uint32_t persists() const noexcept {
+    std::uint32_t total = 0;
+    for (std::uint32_t count : persists_) total += count;
+    return total;
+  }
 
  private:
   std::uint64_t marks_[Slots] = {};
-  std::uint32_t persists_ = 0;
+  std::uint32_t persists_[Slots] = {};
   bool fail_loads_ = false;
   bool fail_persists_ = false;
 };

@@ -53,6 +53,7 @@ Status FileNonceStore::read_all() noexcept {
 }
 
 Result<std::uint64_t> FileNonceStore::load(std::uint32_t slot) noexcept {
+  const std::lock_guard<std::mutex> guard(mutex_);
   if (Status s = read_all(); !s) return Failure{s.error(), s.context()};
   if (slot >= slots_) return Failure{Error::InvalidArgument, "slot"};
   return marks_[slot];
@@ -90,6 +91,7 @@ Status FileNonceStore::sync_folder() noexcept {
 }
 
 Status FileNonceStore::persist(std::uint32_t slot, std::uint64_t mark) noexcept {
+  const std::lock_guard<std::mutex> guard(mutex_);
   if (Status s = read_all(); !s) return s;
   if (slot >= slots_) return Failure{Error::InvalidArgument, "slot"};
   unsigned char bytes[kMaxSlots * 8] = {};

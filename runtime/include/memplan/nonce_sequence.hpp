@@ -1,0 +1,96 @@
+// The nonces of one session slot: the device's fixed field, then the slot's
+// counter, big-endian (SP 800-38D 8.2.1 deterministic construction). The
+// counter only grows, across keys and power loss: a value is used only below
+// a mark persisted through the NonceStore `reserve` values ahead, and a key
+// load resumes from the persisted mark. No cipher here: the rules, testable
+// alone (tests/runtime/test_nonce_sequence.cpp).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+#include "memplan/error.hpp"
+#include "memplan/result.hpp"
+
+namespace memplan {
+
+inline constexpr std::size_t kNonceSize = 12;  // 96-bit IV only
+
+// A slot's counter state, kept in its SessionRecord.
+struct NonceCounter {
+  std::uint64_t next;            // the counter of the next seal
+  std::uint64_t reserved_until;  // counters below this are persisted as reserved
+};
+
+// A counter taken for one seal. When `persist_mark` is not 0 the mark must
+// be persisted before `counter` is used (fail closed when it cannot be).
+struct NonceClaim {
+  std::uint64_t counter;
+  std::uint64_t persist_mark;
+};
+
+class NonceSequence {
+ public:
+  constexpr NonceSequence(std::uint8_t fixed_size, std::uint8_t counter_size, std::uint32_t reserve) noexcept
+      : fixed_size_(fixed_size),
+        counter_size_(counter_size),
+        reserve_(reserve),
+        limit_(counter_size >= 8 ? ~std::uint64_t{0}
+                                 : (std::uint64_t{1} << (8u * (counter_size < 8 ? counter_size : 0u))) - 1) {}
+
+  // A 12-byte nonce of fixed field + counter, a counter of 4 to 8 bytes (at
+  // least 2^32 messages per key), at least one value reserved at a time.
+  constexpr bool valid() const noexcept {
+    return fixed_size_ + counter_size_ == kNonceSize && counter_size_ >= 4 && counter_size_ <= 8 && reserve_ >= 1;
+  }
+
+  // The first counter value never used: reaching it means the counter space
+  // is spent (NonceExhausted), so the last value is never used either.
+  constexpr std::uint64_t limit() const noexcept { return limit_; }
+
+  // By the one call that holds the session (busy): spends the next counter.
+  // A counter at or past the persisted mark comes with the mark to persist
+  // first.
+  Result<NonceClaim> claim(NonceCounter& state) const noexcept {
+    if (state.next >= limit()) return Failure{Error::NonceExhausted, "seal"};
+    NonceClaim claimed{state.next++, 0};
+    if (claimed.counter >= state.reserved_until) {
+      const std::uint64_t room = limit() - claimed.counter;
+      claimed.persist_mark = claimed.counter + (reserve_ < room ? reserve_ : room);
+    }
+    return claimed;
+  }
+
+  // Once the claim's mark is persisted.
+  static void persisted(NonceCounter& state, const NonceClaim& claimed) noexcept {
+    if (claimed.persist_mark > state.reserved_until) state.reserved_until = claimed.persist_mark;
+  }
+
+  // On a key load: resume from the persisted mark, reserving nothing yet.
+  static void resume(NonceCounter& state, std::uint64_t persisted_mark) noexcept {
+    state.next = persisted_mark;
+    state.reserved_until = persisted_mark;
+  }
+
+  // Outside the lock: the nonce of `counter`.
+  void format(const std::uint8_t* fixed_field, std::uint64_t counter, std::uint8_t (&nonce)[kNonceSize]) const noexcept {
+    std::memcpy(nonce, fixed_field, fixed_size_);
+    for (std::size_t i = kNonceSize; i > fixed_size_; --i) {
+      nonce[i - 1] = static_cast<std::uint8_t>(counter & 0xFFu);
+      counter >>= 8;
+    }
+  }
+
+  std::uint8_t fixed_size() const noexcept { return fixed_size_; }
+  std::uint8_t counter_size() const noexcept { return counter_size_; }
+  std::uint32_t reserve() const noexcept { return reserve_; }
+
+ private:
+  std::uint8_t fixed_size_;
+  std::uint8_t counter_size_;
+  std::uint32_t reserve_;
+  std::uint64_t limit_;  // computed once: no 64-bit shift per seal
+};
+
+}  // namespace memplan
