@@ -10,6 +10,7 @@
 #include <cstring>
 #include <memplan/heap_guard.hpp>
 #include <memplan/memplan.hpp>
+#include <memplan/port/flash_nonce_store.hpp>
 #include <memplan/port/memory_ports.hpp>
 
 #include "console.hpp"
@@ -54,7 +55,37 @@ class TickClock final : public memplan::Clock {
   std::uint32_t seconds_ = 0;
 };
 
-memplan::InMemoryNonceStore<layout::config::session_count> nonce_store;
+// The nonce store a product keeps on NOR flash. The QEMU machines have no
+// writable flash, so two sectors of RAM stand in for it, with the part's
+// rules (erase to 0xFF, program whole 8-byte units, bits from 1 to 0 only);
+// a product implements the same three calls over its flash driver.
+class RamFlash final : public memplan::Flash {
+ public:
+  static constexpr std::uint32_t kSectorSize = 512;
+  Geometry geometry() const noexcept override { return Geometry{2, kSectorSize, 8, false}; }
+  memplan::Status erase(std::uint32_t sector) noexcept override {
+    if (sector >= 2) return memplan::Failure{memplan::Error::StorageFailure, "flash"};
+    std::memset(bytes_ + sector * kSectorSize, 0xFF, kSectorSize);
+    return {};
+  }
+  memplan::Status program(std::uint32_t address, const std::uint8_t* bytes, std::size_t size) noexcept override {
+    if (address % 8 != 0 || size % 8 != 0 || address + size > sizeof bytes_) {
+      return memplan::Failure{memplan::Error::StorageFailure, "flash"};
+    }
+    for (std::size_t i = 0; i < size; ++i) bytes_[address + i] &= bytes[i];
+    return {};
+  }
+  memplan::Status read(std::uint32_t address, std::uint8_t* out, std::size_t size) noexcept override {
+    if (address + size > sizeof bytes_) return memplan::Failure{memplan::Error::StorageFailure, "flash"};
+    std::memcpy(out, bytes_ + address, size);
+    return {};
+  }
+
+ private:
+  std::uint8_t bytes_[2 * kSectorSize] = {};  // not erased yet: the store formats it
+};
+RamFlash flash_part;
+memplan::FlashNonceStore<layout::config::session_count> nonce_store(flash_part);
 TickClock clock_port;
 const std::uint8_t device_id[4] = {0x4D, 0x50, 0x4C, 0x4E};  // would come from the part's unique ID
 memplan::FixedIdentity identity(device_id, sizeof device_id);
