@@ -73,8 +73,18 @@ class NonceSequence {
     state.reserved_until = persisted_mark;
   }
 
-  // Outside the lock: the nonce of `counter`.
+  // Outside the lock: the nonce of `counter`. The common shape (4-byte
+  // fixed field, 8-byte counter) is two byte reversals and three word
+  // copies; other shapes take a byte at a time.
   void format(const std::uint8_t* fixed_field, std::uint64_t counter, std::uint8_t (&nonce)[kNonceSize]) const noexcept {
+    if (counter_size_ == 8) {
+      std::memcpy(nonce, fixed_field, 4);
+      const std::uint32_t high = __builtin_bswap32(static_cast<std::uint32_t>(counter >> 32));
+      const std::uint32_t low = __builtin_bswap32(static_cast<std::uint32_t>(counter));
+      std::memcpy(nonce + 4, &high, 4);
+      std::memcpy(nonce + 8, &low, 4);
+      return;
+    }
     std::memcpy(nonce, fixed_field, fixed_size_);
     for (std::size_t i = kNonceSize; i > fixed_size_; --i) {
       nonce[i - 1] = static_cast<std::uint8_t>(counter & 0xFFu);

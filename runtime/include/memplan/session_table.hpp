@@ -415,7 +415,8 @@ class BasicSessionTable {
   // message count and key are this call's until it finishes. The clock is
   // read before, and the policy, the counter and the reservation mark are
   // handled after, with the lock released.
-  Result<Claim> claim_seal(SessionHandle handle, ConstByteSpan aad, ConstByteSpan plaintext) noexcept {
+  Result<Claim> claim_seal(SessionHandle handle, ConstByteSpan aad,
+                                                          ConstByteSpan plaintext) noexcept {
     if ((aad.data == nullptr && aad.size != 0) || (plaintext.data == nullptr && plaintext.size != 0)) {
       return Failure{Error::NullPointer, "seal"};
     }
@@ -459,7 +460,7 @@ class BasicSessionTable {
 
   // The record a handle names, made busy: from here its fields are this
   // call's. Under the lock only the handle and the busy flag are looked at.
-  Result<SessionRecord*> claim_record(SessionHandle handle) noexcept {
+  __attribute__((always_inline)) Result<SessionRecord*> claim_record(SessionHandle handle) noexcept {
     SessionRecord* r = nullptr;
     Refusal why = Refusal::None;
     {
@@ -480,7 +481,7 @@ class BasicSessionTable {
   }
 
   // A usable session, claimed.
-  Result<Claim> claim_session(SessionHandle handle) noexcept {
+  __attribute__((always_inline)) Result<Claim> claim_session(SessionHandle handle) noexcept {
     Result<SessionRecord*> claimed = claim_record(handle);
     if (!claimed) return Failure{claimed.error(), claimed.context()};
     SessionRecord* const r = claimed.value();
@@ -490,7 +491,7 @@ class BasicSessionTable {
   }
 
   // Still holding the session: a persisted mark is recorded.
-  static void record_mark(const Claim& claim) noexcept {
+  __attribute__((always_inline)) static void record_mark(const Claim& claim) noexcept {
     if (claim.nonce.persist_mark != 0) NonceSequence::persisted(claim.record->nonce, claim.nonce);
   }
 
@@ -501,13 +502,14 @@ class BasicSessionTable {
   }
 
   // Outside the lock: only the claimed session's context is touched.
-  bool encrypt(const Claim& claim, ConstByteSpan aad, ConstByteSpan plaintext, std::uint8_t* out,
+  __attribute__((always_inline)) bool encrypt(const Claim& claim, ConstByteSpan aad, ConstByteSpan plaintext, std::uint8_t* out,
                std::uint8_t (&nonce)[kNonceSize]) noexcept {
     nonces_.format(fixed_field_, claim.nonce.counter, nonce);
     return Backend::seal(*claim.context, nonce, aad, plaintext, out, out + plaintext.size, policy_.tag_size);
   }
 
-  Result<std::size_t> finish_seal(const Claim& claim, bool ok, std::uint8_t* out, std::size_t size) noexcept {
+  __attribute__((always_inline)) Result<std::size_t> finish_seal(const Claim& claim, bool ok, std::uint8_t* out,
+                                                                std::size_t size) noexcept {
     SessionRecord& r = *claim.record;
     record_mark(claim);
     if (!ok) {
