@@ -313,6 +313,9 @@ class BasicPool {
   static constexpr std::uint32_t kNotTaken = 0xFFFFFFFFu;
 #if defined(__arm__) && defined(__thumb__) && !defined(__linux__)
   static constexpr bool kThumbCriticalSections = std::is_same_v<Lock, CortexMInterruptLock>;
+  // The assembly reaches these members as `ldr rX, [this, #offset]`: Thumb-1
+  // encodes word offsets up to 124.
+  static constexpr bool thumb_reachable(std::size_t offset) noexcept { return offset % 4 == 0 && offset <= 124; }
 #else
   static constexpr bool kThumbCriticalSections = false;
 #endif
@@ -324,6 +327,9 @@ class BasicPool {
   __attribute__((always_inline)) std::uint32_t pop(std::uint32_t& low, std::uint32_t& in_use) noexcept {
 #if defined(__arm__) && defined(__thumb__) && !defined(__linux__)
     if constexpr (kThumbCriticalSections) {
+      static_assert(thumb_reachable(offsetof(BasicPool, head_)) && thumb_reachable(offsetof(BasicPool, allocatable_)) &&
+                        thumb_reachable(offsetof(BasicPool, tail_)) && thumb_reachable(offsetof(BasicPool, in_use_)),
+                    "the pool's critical sections address these members with Thumb-1 immediate offsets");
       std::uint32_t index = 0;
       std::uint32_t primask = 0;
       __asm__ __volatile__(
