@@ -63,15 +63,8 @@ union Slot {
   T value;
 };
 
-int failures = 0;
-void check(bool ok, const char* what) {
-  if (!ok) {
-    ++failures;
-    firmware::write("FAIL: ");
-    firmware::write(what);
-    firmware::write("\n");
-  }
-}
+using firmware::check;
+using firmware::failures;
 
 // The yardstick: an intrusive LIFO free list (the link in the free block),
 // no checks, no statistics, under the interrupt lock memplan's pools use.

@@ -65,4 +65,16 @@ inline char* append(char* out, const char* text) {
   return out;
 }
 
+// The firmware's checks: a failed one prints "FAIL: <what>" and is counted;
+// main() returns the count, which QEMU exits with.
+inline int failures = 0;
+inline void check(bool ok, const char* what) {
+  if (!ok) {
+    ++failures;
+    write("FAIL: ");
+    write(what);
+    write("\n");
+  }
+}
+
 }  // namespace firmware

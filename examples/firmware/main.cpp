@@ -25,16 +25,8 @@ namespace layout = memplan::MEMPLAN_EXAMPLE_PROFILE;
 
 namespace {
 
-int failures = 0;
-
-void check(bool ok, const char* what) {
-  if (!ok) {
-    ++failures;
-    firmware::write("FAIL: ");
-    firmware::write(what);
-    firmware::write("\n");
-  }
-}
+using firmware::check;
+using firmware::failures;
 
 void line(const char* label, std::uint32_t value, const char* unit = "") {
   char text[96];

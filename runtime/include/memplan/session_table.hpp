@@ -129,18 +129,8 @@ class BasicSessionTable {
       key_slots_.give_back(slot);  // still empty: set_key() clears on failure, the ports never touched it
       return failed;
     }
-    // The session is busy, so its fields are this call's; only what other
-    // calls read (its key, state and busy flag) changes under the lock.
-    r->key_slot = static_cast<std::uint8_t>(slot);
     NonceSequence::resume(r->nonce, mark.value());
-    r->messages = 0;
-    r->violations = 0;
-    r->key_loaded_at_s = now.value();
-    KeyContext* const context = &key_slots_.context(slot);
-    typename Lock::Guard guard(lock_);
-    r->context = context;
-    r->state = static_cast<std::uint8_t>(SessionState::KeyLoaded);
-    r->busy = 0;
+    commit_key(*r, slot, now.value(), false);
     return {};
   }
 
@@ -174,18 +164,7 @@ class BasicSessionTable {
       }
       return now ? Failure{Error::CryptoFailure, "set_key"} : Failure{Error::ClockFailure, "clock"};
     }
-    r->key_slot = static_cast<std::uint8_t>(slot);
-    r->messages = 0;
-    r->violations = 0;
-    r->key_loaded_at_s = now.value();
-    KeyContext* const context = &key_slots_.context(slot);
-    {
-      typename Lock::Guard guard(lock_);
-      r->context = context;
-      r->state = static_cast<std::uint8_t>(SessionState::KeyLoaded);
-      r->busy = 0;
-      ++stats_.rotations;
-    }
+    commit_key(*r, slot, now.value(), true);
     if (!in_place) {
       key_slots_.clear(old_slot);  // still taken, and no record points at it: ours to wipe
       typename Lock::Guard guard(lock_);
@@ -396,6 +375,24 @@ class BasicSessionTable {
     KeyContext* context;
     NonceClaim nonce;
   };
+
+  // A claimed record takes the key just set in `slot`: its message count
+  // and violations start over, and it is released. The session is busy, so
+  // its fields are this call's; only what other calls read (its key, state
+  // and busy flag) changes under the lock.
+  __attribute__((always_inline)) void commit_key(SessionRecord& r, std::size_t slot, std::uint32_t loaded_at_s,
+                                                 bool rotation) noexcept {
+    r.key_slot = static_cast<std::uint8_t>(slot);
+    r.messages = 0;
+    r.violations = 0;
+    r.key_loaded_at_s = loaded_at_s;
+    KeyContext* const context = &key_slots_.context(slot);
+    typename Lock::Guard guard(lock_);
+    r.context = context;
+    r.state = static_cast<std::uint8_t>(SessionState::KeyLoaded);
+    r.busy = 0;
+    if (rotation) ++stats_.rotations;
+  }
 
   std::size_t take_key_slot() noexcept {
     typename Lock::Guard guard(lock_);
