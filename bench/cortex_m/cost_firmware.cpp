@@ -6,7 +6,7 @@
 // prints after it ("probe <name>"), in order.
 //
 // What a count includes: everything executed between the probes, that is the
-// operation as this translation unit compiles it (inlined where the compiler
+// operation as compiled in its own small function (inlined where the compiler
 // inlines it), the calls it makes (memset, libgcc, mbedTLS) and the store of
 // its result; not the call to memplan_probe_end (the "calibration" probe,
 // which measures nothing, gives that overhead and the counter subtracts it).
@@ -45,8 +45,12 @@ namespace {
 namespace layout = memplan::cost;
 using Lock = memplan::CortexMInterruptLock;
 
+// Each operation gets a function of its own (every lambda is a type of its
+// own, so each instantiation is one function): its code is compiled as at a
+// call site in a small function, and a change elsewhere in this file cannot
+// move its count through main()'s register allocation.
 template <class Operation>
-void measure(const char* name, Operation&& operation) {
+__attribute__((noinline)) void measure(const char* name, Operation&& operation) {
   memplan_probe_begin();
   operation();
   memplan_probe_end();

@@ -53,6 +53,22 @@ TEST_CASE("slots are taken lowest first and given back", "[key_slots]") {
   CHECK(slots.take() == memplan::kNoKeySlot);
 }
 
+TEST_CASE("every count hands out exactly its slots, never one past the last", "[key_slots]") {
+  static RecordingBackend::Context contexts[memplan::kMaxKeySlots];
+  for (const std::size_t count : {std::size_t{1}, std::size_t{31}, std::size_t{32}, std::size_t{33}, std::size_t{64},
+                                  std::size_t{65}, memplan::kMaxKeySlots}) {
+    CAPTURE(count);
+    Slots slots(contexts, count);
+    REQUIRE(slots.valid());
+    slots.init();
+    for (std::size_t i = 0; i < count; ++i) REQUIRE(slots.take() == i);
+    CHECK(slots.take() == memplan::kNoKeySlot);
+    slots.give_back(count - 1);  // the last slot, next to the bits that stand for no slot
+    CHECK(slots.take() == count - 1);
+    CHECK(slots.take() == memplan::kNoKeySlot);
+  }
+}
+
 TEST_CASE("a table of slots must exist and fit a byte index", "[key_slots]") {
   RecordingBackend::Context contexts[1];
   CHECK(!Slots(nullptr, 4).valid());

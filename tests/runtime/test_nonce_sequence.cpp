@@ -4,7 +4,6 @@
 #include <cstdint>
 #include <memplan/nonce_sequence.hpp>
 
-using memplan::Error;
 using memplan::NonceClaim;
 using memplan::NonceCounter;
 using memplan::NonceSequence;
@@ -26,7 +25,8 @@ TEST_CASE("a claim asks for a new mark exactly when the counter reaches the pers
   NonceCounter state{0, 0};
   std::uint64_t persisted = 0;
   for (std::uint64_t expected = 0; expected < 10; ++expected) {
-    const NonceClaim claim = sequence.claim(state).value();
+    NonceClaim claim{};
+    REQUIRE(sequence.claim(state, claim));
     CHECK(claim.counter == expected);
     CHECK(state.next == expected + 1);
     if (expected % 3 == 0) {
@@ -46,7 +46,8 @@ TEST_CASE("a resumed sequence reserves before its first seal", "[nonce]") {
   NonceCounter state{};
   NonceSequence::resume(state, 1000);
   CHECK(state.next == 1000);
-  const NonceClaim claim = sequence.claim(state).value();
+  NonceClaim claim{};
+  REQUIRE(sequence.claim(state, claim));
   CHECK(claim.counter == 1000);
   CHECK(claim.persist_mark == 1064);
 }
@@ -60,14 +61,17 @@ TEST_CASE("a mark persisted late never moves the reservation back", "[nonce]") {
 TEST_CASE("the counter stops one short of its limit, and the last mark is clamped", "[nonce]") {
   const NonceSequence sequence(8, 4, 64);
   NonceCounter state{0xFFFFFFF0ull, 0xFFFFFFF0ull};
-  const NonceClaim first = sequence.claim(state).value();
+  NonceClaim first{};
+  REQUIRE(sequence.claim(state, first));
   CHECK(first.persist_mark == 0xFFFFFFFFull);  // 64 ahead would pass the limit
   NonceSequence::persisted(state, first);
-  for (int i = 0; i < 14; ++i) REQUIRE(sequence.claim(state));
+  NonceClaim claim{};
+  for (int i = 0; i < 14; ++i) REQUIRE(sequence.claim(state, claim));
   CHECK(state.next == 0xFFFFFFFFull);
-  const auto spent = sequence.claim(state);
-  CHECK(spent.error() == Error::NonceExhausted);
-  CHECK(state.next == 0xFFFFFFFFull);  // nothing taken
+  NonceClaim spent{7, 7};
+  CHECK_FALSE(sequence.claim(state, spent));  // the session table reports NonceExhausted
+  CHECK(state.next == 0xFFFFFFFFull);         // nothing taken
+  CHECK(spent.counter == 7);                  // and nothing handed out
 }
 
 TEST_CASE("a nonce is the fixed field, then the counter big-endian", "[nonce]") {

@@ -19,14 +19,19 @@ class KeySlots {
  public:
   using Context = typename Backend::Context;
 
-  constexpr KeySlots(Context* contexts, std::size_t count) noexcept : contexts_(contexts), count_(count) {}
+  constexpr KeySlots(Context* contexts, std::size_t count) noexcept
+      : contexts_(contexts), count_(count), words_(count <= kMaxKeySlots ? (count + 31) / 32 : 0) {}
 
   bool valid() const noexcept { return contexts_ != nullptr && count_ != 0 && count_ <= kMaxKeySlots; }
 
-  // Once, before use: every context empty, every slot free.
+  // Once, before use: every context empty, every slot free. The bits past
+  // the last slot read as taken, so take() needs no bound test per bit.
   void init() noexcept {
     for (std::size_t i = 0; i < count_; ++i) Backend::init(contexts_[i]);
-    for (auto& word : used_) word = 0;
+    for (std::size_t word = 0; word < kWords; ++word) {
+      const std::size_t first = word * 32;
+      used_[word] = first >= count_ ? ~0u : count_ - first >= 32 ? 0u : ~0u << (count_ - first);
+    }
   }
 
   // Bookkeeping (under the table's lock): the first free slot, now taken, or
@@ -35,14 +40,12 @@ class KeySlots {
   // Cortex-M0 has no count-trailing-zeros instruction (__builtin_ctz would
   // call libgcc with interrupts masked).
   std::size_t take() noexcept {
-    for (std::size_t word = 0; word * 32 < count_; ++word) {
+    for (std::size_t word = 0; word < words_; ++word) {
       const std::uint32_t free_bits = ~used_[word];
       if (free_bits == 0) continue;
       const std::uint32_t lowest = free_bits & (0u - free_bits);
-      const std::size_t slot = word * 32 + kLowestBit[(lowest * 0x077CB531u) >> 27];
-      if (slot >= count_) break;
       used_[word] |= lowest;
-      return slot;
+      return word * 32 + kLowestBit[(lowest * 0x077CB531u) >> 27];
     }
     return kNoKeySlot;
   }
@@ -77,6 +80,7 @@ class KeySlots {
   static constexpr std::size_t kWords = (kMaxKeySlots + 31) / 32;
   Context* contexts_;
   std::size_t count_;
+  std::size_t words_;  // words of used_ that hold slots
   std::uint32_t used_[kWords] = {};
 };
 

@@ -10,8 +10,6 @@
 #include <cstdint>
 #include <cstring>
 
-#include "memplan/error.hpp"
-#include "memplan/result.hpp"
 
 namespace memplan {
 
@@ -49,17 +47,24 @@ class NonceSequence {
   // is spent (NonceExhausted), so the last value is never used either.
   constexpr std::uint64_t limit() const noexcept { return limit_; }
 
-  // By the one call that holds the session (busy): spends the next counter.
-  // A counter at or past the persisted mark comes with the mark to persist
-  // first.
-  Result<NonceClaim> claim(NonceCounter& state) const noexcept {
-    if (state.next >= limit()) return Failure{Error::NonceExhausted, "seal"};
-    NonceClaim claimed{state.next++, 0};
-    if (claimed.counter >= state.reserved_until) {
-      const std::uint64_t room = limit() - claimed.counter;
-      claimed.persist_mark = claimed.counter + (reserve_ < room ? reserve_ : room);
+  // By the one call that holds the session (busy): spends the next counter
+  // into `claimed`, or returns false when the counter space is spent
+  // (NonceExhausted). A counter at or past the persisted mark comes with the
+  // mark to persist first.
+  bool claim(NonceCounter& state, NonceClaim& claimed) const noexcept {
+    const std::uint64_t next = state.next;
+    // Common case: inside the reservation. A reservation above `next` was
+    // persisted by this sequence, so it is at most limit(): no limit test.
+    if (next < state.reserved_until) {
+      claimed = NonceClaim{next, 0};
+      state.next = next + 1;
+      return true;
     }
-    return claimed;
+    if (next >= limit()) return false;
+    const std::uint64_t room = limit() - next;
+    claimed = NonceClaim{next, next + (reserve_ < room ? reserve_ : room)};
+    state.next = next + 1;
+    return true;
   }
 
   // Once the claim's mark is persisted.

@@ -74,6 +74,7 @@ class BasicSessionTable {
     typename Lock::Guard guard(lock_);
     stats_ = SessionTableStats{};
     initialized_ = true;
+    open_indices_ = session_count_;
     return {};
   }
 
@@ -209,24 +210,28 @@ class BasicSessionTable {
     if (out.data == nullptr || out.size < plaintext.size + policy_.tag_size) {
       return Failure{Error::BufferTooSmall, "seal"};
     }
-    Result<Claim> claim = claim_seal(handle, aad, plaintext);
-    if (!claim) return Failure{claim.error(), claim.context()};
-    const bool ok = encrypt(claim.value(), aad, plaintext, out.data, nonce);
-    return finish_seal(claim.value(), ok, out.data, plaintext.size);
+    Claim claim;
+    if (const Error refused = claim_seal(handle, aad, plaintext, claim); refused != Error{}) {
+      return Failure{refused, claim.why};
+    }
+    const bool ok = encrypt(claim, aad, plaintext, out.data, nonce);
+    return finish_seal(claim, ok, out.data, plaintext.size);
   }
 
   // Seals into a pool buffer picked by size (usage Message).
   Result<BasicSealedMessage<Lock>> seal(SessionHandle handle, ConstByteSpan aad, ConstByteSpan plaintext) noexcept {
-    Result<Claim> claim = claim_seal(handle, aad, plaintext);
-    if (!claim) return Failure{claim.error(), claim.context()};
+    Claim claim;
+    if (const Error refused = claim_seal_for_buffer(handle, aad, plaintext, claim); refused != Error{}) {
+      return Failure{refused, claim.why};
+    }
     Result<BasicBuffer<Lock>> buffer = pools_.allocate(plaintext.size + policy_.tag_size, Usage::Message);
     if (!buffer) {
-      release_claim(claim.value());  // the counter it took is spent, never reused
+      release_claim(claim);  // the counter it took is spent, never reused
       return Failure{buffer.error(), buffer.context()};
     }
     BasicSealedMessage<Lock> sealed{std::move(buffer.value()), {}, plaintext.size, policy_.tag_size};
-    const bool ok = encrypt(claim.value(), aad, plaintext, sealed.data.data(), sealed.nonce);
-    Result<std::size_t> written = finish_seal(claim.value(), ok, sealed.data.data(), plaintext.size);
+    const bool ok = encrypt(claim, aad, plaintext, sealed.data.data(), sealed.nonce);
+    Result<std::size_t> written = finish_seal(claim, ok, sealed.data.data(), plaintext.size);
     if (!written) return Failure{written.error(), written.context()};  // the buffer wipes itself
     return sealed;
   }
@@ -235,34 +240,36 @@ class BasicSessionTable {
   // failure `out` is wiped; a wrong tag counts a security violation.
   Result<std::size_t> open(SessionHandle handle, const std::uint8_t (&nonce)[kNonceSize], ConstByteSpan aad,
                            ConstByteSpan sealed, ByteSpan out) noexcept {
-    Result<Claim> claim = claim_open(handle, aad, sealed);
-    if (!claim) {
+    Claim claim;
+    if (const Error refused = claim_open(handle, aad, sealed, claim); refused != Error{}) {
       wipe(out);
-      return Failure{claim.error(), claim.context()};
+      return Failure{refused, claim.why};
     }
     if (out.data == nullptr || out.size < sealed.size - policy_.tag_size) {
-      release_claim(claim.value());
+      release_claim(claim);
       wipe(out);
       return Failure{Error::BufferTooSmall, "open"};
     }
-    const AeadOpen result = decrypt(claim.value(), nonce, aad, sealed, out);
-    return finish_open(claim.value(), result, sealed.size - policy_.tag_size);
+    const AeadOpen result = decrypt(claim, nonce, aad, sealed, out);
+    return finish_open(claim, result, sealed.size - policy_.tag_size);
   }
 
   // Decrypts into a pool buffer picked by size.
   Result<BasicBuffer<Lock>> open(SessionHandle handle, const std::uint8_t (&nonce)[kNonceSize], ConstByteSpan aad,
                                  ConstByteSpan sealed) noexcept {
-    Result<Claim> claim = claim_open(handle, aad, sealed);
-    if (!claim) return Failure{claim.error(), claim.context()};
+    Claim claim;
+    if (const Error refused = claim_open(handle, aad, sealed, claim); refused != Error{}) {
+      return Failure{refused, claim.why};
+    }
     const std::size_t size = sealed.size - policy_.tag_size;
     Result<BasicBuffer<Lock>> buffer = pools_.allocate(size == 0 ? 1 : size, Usage::Message);
     if (!buffer) {
-      release_claim(claim.value());
+      release_claim(claim);
       return Failure{buffer.error(), buffer.context()};
     }
     static_cast<void>(buffer.value().resize(size));
-    const AeadOpen result = decrypt(claim.value(), nonce, aad, sealed, buffer.value().block());
-    Result<std::size_t> opened = finish_open(claim.value(), result, size);
+    const AeadOpen result = decrypt(claim, nonce, aad, sealed, buffer.value().block());
+    Result<std::size_t> opened = finish_open(claim, result, size);
     if (!opened) return Failure{opened.error(), opened.context()};  // the buffer wipes itself
     // cppcheck-suppress returnStdMoveLocal ; the value lives inside a Result: moving it out is required
     return std::move(buffer.value());
@@ -323,8 +330,8 @@ class BasicSessionTable {
 
   // Under the lock: the record a handle names, if it still names it.
   __attribute__((always_inline)) Refusal lookup(SessionHandle handle, SessionRecord*& record) const noexcept {
-    if (!initialized_) return Refusal::NotInitialized;
-    if (handle.index >= session_count_) return Refusal::BadIndex;
+    // One compare: before init() no index is below open_indices_ (0).
+    if (handle.index >= open_indices_) return initialized_ ? Refusal::BadIndex : Refusal::NotInitialized;
     SessionRecord* r = records_[handle.index];
     if (r->generation != handle.generation || state(*r) == SessionState::Idle || state(*r) == SessionState::Retired) {
       return Refusal::Stale;
@@ -359,22 +366,28 @@ class BasicSessionTable {
     return r.messages >= policy_.max_messages || static_cast<std::uint32_t>(now - r.key_loaded_at_s) >= policy_.max_age_s;
   }
 
-  Status check_lengths(ConstByteSpan aad, std::size_t plaintext_size) const noexcept {
-    if (aad.size > workspace_.buffer_size() || plaintext_size > workspace_.buffer_size() ||
-        plaintext_size > Backend::kMaxPlaintext) {
-      return Failure{Error::DataTooLarge, "message"};
-    }
-    return {};
+  bool lengths_fit(ConstByteSpan aad, std::size_t plaintext_size) const noexcept {
+    return aad.size <= workspace_.buffer_size() && plaintext_size <= workspace_.buffer_size() &&
+           plaintext_size <= Backend::kMaxPlaintext;
   }
 
   // One seal or open in flight on a session: what it needs once the table's
   // lock is released. Rotation and close refuse a busy session, so the
-  // context stays valid until the operation finishes.
+  // context stays valid until the operation finishes. The claim functions
+  // fill one in the caller's frame and return Error{} or why they refused
+  // (with `why`, the Failure's context): an Error comes back in a register
+  // where a Result<Claim> would be built and copied through memory.
   struct Claim {
-    SessionRecord* record;
-    KeyContext* context;
-    NonceClaim nonce;
+    SessionRecord* record = nullptr;
+    KeyContext* context = nullptr;
+    std::uint64_t counter = 0;  // a seal's nonce counter, spent
+    const char* why = nullptr;
   };
+
+  __attribute__((always_inline)) static Error refuse(Claim& claim, Failure failure) noexcept {
+    claim.why = failure.context;
+    return failure.error;
+  }
 
   // A claimed record takes the key just set in `slot`: its message count
   // and violations start over, and it is released. The session is busy, so
@@ -409,50 +422,71 @@ class BasicSessionTable {
   }
 
   // Under the lock only the claim: the session becomes busy, so its counter,
-  // message count and key are this call's until it finishes. The clock is
-  // read before, and the policy, the counter and the reservation mark are
-  // handled after, with the lock released.
-  Result<Claim> claim_seal(SessionHandle handle, ConstByteSpan aad,
-                                                          ConstByteSpan plaintext) noexcept {
+  // message count and key are this call's until it finishes. The clock, the
+  // policy, the counter and the reservation mark are handled after, with the
+  // lock released.
+  __attribute__((always_inline)) Error claim_seal(SessionHandle handle, ConstByteSpan aad, ConstByteSpan plaintext,
+                                                 Claim& claim) noexcept {
     if ((aad.data == nullptr && aad.size != 0) || (plaintext.data == nullptr && plaintext.size != 0)) {
-      return Failure{Error::NullPointer, "seal"};
+      return refuse(claim, Failure{Error::NullPointer, "seal"});
     }
-    if (Status s = check_lengths(aad, plaintext.size); !s) return Failure{s.error(), s.context()};
-    Result<std::uint32_t> now = ports_.clock != nullptr ? ports_.clock->now_s() : Result<std::uint32_t>(0u);
-    if (!now) return Failure{Error::ClockFailure, "clock"};
-    Result<Claim> claimed = claim_session(handle);
-    if (!claimed) return claimed;
-    Claim& claim = claimed.value();
-    SessionRecord& r = *claim.record;
-    if (rotation_due(r, now.value()) || state(r) == SessionState::Expired) {
+    if (!lengths_fit(aad, plaintext.size)) return refuse(claim, Failure{Error::DataTooLarge, "message"});
+    Result<SessionRecord*> claimed = claim_record(handle);
+    if (!claimed) return refuse(claim, Failure{claimed.error(), claimed.context()});
+    SessionRecord& r = *claimed.value();
+    claim.record = &r;
+    // One test for the common case, a session with a key that can seal.
+    if (static_cast<std::uint8_t>(r.state - static_cast<std::uint8_t>(SessionState::KeyLoaded)) > 1 || locked(r)) {
+      return refuse(claim, unclaim(r, cannot_seal(r)));
+    }
+    claim.context = static_cast<KeyContext*>(r.context);
+    // A session with a key has its ports: attach() set all three, never null.
+    const Result<std::uint32_t> now = ports_.clock->now_s();
+    if (!now) {
+      release_claim(claim);
+      return refuse(claim, Failure{Error::ClockFailure, "clock"});
+    }
+    if (rotation_due(r, now.value())) {
       typename Lock::Guard guard(lock_);
       r.state = static_cast<std::uint8_t>(SessionState::Expired);
       r.busy = 0;
-      return Failure{Error::KeyRotationRequired, "seal"};
+      return refuse(claim, Failure{Error::KeyRotationRequired, "seal"});
     }
     // The counter is spent now: whatever happens next, it is never used again.
-    Result<NonceClaim> counter = nonces_.claim(r.nonce);
-    if (!counter) {
+    NonceClaim nonce;
+    if (!nonces_.claim(r.nonce, nonce)) {
       release_claim(claim);
-      return Failure{counter.error(), counter.context()};
+      return refuse(claim, Failure{Error::NonceExhausted, "seal"});
     }
-    claim.nonce = counter.value();
-    if (claim.nonce.persist_mark != 0 && !ports_.store->persist(handle.index, claim.nonce.persist_mark)) {
-      // Fail closed: the mark stays where it was, and the counter, never
-      // used, is given back (the session is busy: nobody took another).
-      r.nonce.next = claim.nonce.counter;
-      claim.nonce.persist_mark = 0;
-      release_claim(claim);
-      return Failure{Error::StorageFailure, "nonce store"};
+    claim.counter = nonce.counter;
+    if (nonce.persist_mark != 0) {
+      if (!ports_.store->persist(handle.index, nonce.persist_mark)) {
+        // Fail closed: the mark stays where it was, and the counter, never
+        // used, is given back (the session is busy: nobody took another).
+        r.nonce.next = nonce.counter;
+        release_claim(claim);
+        return refuse(claim, Failure{Error::StorageFailure, "nonce store"});
+      }
+      NonceSequence::persisted(r.nonce, nonce);  // still ours: the session is busy
     }
-    return claimed;
+    return Error{};
   }
 
-  Result<Claim> claim_open(SessionHandle handle, ConstByteSpan aad, ConstByteSpan sealed) noexcept {
-    if ((aad.data == nullptr && aad.size != 0) || sealed.data == nullptr) return Failure{Error::NullPointer, "open"};
-    if (sealed.size < policy_.tag_size) return Failure{Error::InvalidArgument, "sealed message shorter than its tag"};
-    if (Status s = check_lengths(aad, sealed.size - policy_.tag_size); !s) return Failure{s.error(), s.context()};
-    return claim_session(handle);
+  // The pool-buffer seal's claim: one copy of the claim's code for it.
+  __attribute__((noinline)) Error claim_seal_for_buffer(SessionHandle handle, ConstByteSpan aad,
+                                                        ConstByteSpan plaintext, Claim& claim) noexcept {
+    return claim_seal(handle, aad, plaintext, claim);
+  }
+
+  Error claim_open(SessionHandle handle, ConstByteSpan aad, ConstByteSpan sealed, Claim& claim) noexcept {
+    if ((aad.data == nullptr && aad.size != 0) || sealed.data == nullptr) {
+      return refuse(claim, Failure{Error::NullPointer, "open"});
+    }
+    if (sealed.size < policy_.tag_size) {
+      return refuse(claim, Failure{Error::InvalidArgument, "sealed message shorter than its tag"});
+    }
+    if (!lengths_fit(aad, sealed.size - policy_.tag_size)) return refuse(claim, Failure{Error::DataTooLarge, "message"});
+    return claim_session(handle, claim);
   }
 
   // The record a handle names, made busy: from here its fields are this
@@ -477,23 +511,27 @@ class BasicSessionTable {
     return why;
   }
 
-  // A usable session, claimed.
-  __attribute__((always_inline)) Result<Claim> claim_session(SessionHandle handle) noexcept {
-    Result<SessionRecord*> claimed = claim_record(handle);
-    if (!claimed) return Failure{claimed.error(), claimed.context()};
-    SessionRecord* const r = claimed.value();
-    const Refusal why = usable(*r);
-    if (why != Refusal::None) return unclaim(*r, refused(why, SessionState::Allocated));
-    return Claim{r, static_cast<KeyContext*>(r->context), NonceClaim{0, 0}};
+  // Why a claimed session that is not KeyLoaded or Active, or is locked,
+  // cannot seal (in the order claim_session() and an expired session report).
+  __attribute__((noinline, cold)) Failure cannot_seal(const SessionRecord& r) const noexcept {
+    const Refusal why = usable(r);
+    if (why != Refusal::None) return refused(why, SessionState::Allocated);
+    return Failure{Error::KeyRotationRequired, "seal"};
   }
 
-  // Still holding the session: a persisted mark is recorded.
-  __attribute__((always_inline)) static void record_mark(const Claim& claim) noexcept {
-    if (claim.nonce.persist_mark != 0) NonceSequence::persisted(claim.record->nonce, claim.nonce);
+  // A usable session, claimed.
+  __attribute__((always_inline)) Error claim_session(SessionHandle handle, Claim& claim) noexcept {
+    Result<SessionRecord*> claimed = claim_record(handle);
+    if (!claimed) return refuse(claim, Failure{claimed.error(), claimed.context()});
+    SessionRecord* const r = claimed.value();
+    claim.record = r;
+    const Refusal why = usable(*r);
+    if (why != Refusal::None) return refuse(claim, unclaim(*r, refused(why, SessionState::Allocated)));
+    claim.context = static_cast<KeyContext*>(r->context);
+    return Error{};
   }
 
   void release_claim(const Claim& claim) noexcept {
-    record_mark(claim);
     typename Lock::Guard guard(lock_);
     claim.record->busy = 0;
   }
@@ -501,14 +539,13 @@ class BasicSessionTable {
   // Outside the lock: only the claimed session's context is touched.
   __attribute__((always_inline)) bool encrypt(const Claim& claim, ConstByteSpan aad, ConstByteSpan plaintext, std::uint8_t* out,
                std::uint8_t (&nonce)[kNonceSize]) noexcept {
-    nonces_.format(fixed_field_, claim.nonce.counter, nonce);
+    nonces_.format(fixed_field_, claim.counter, nonce);
     return Backend::seal(*claim.context, nonce, aad, plaintext, out, out + plaintext.size, policy_.tag_size);
   }
 
   __attribute__((always_inline)) Result<std::size_t> finish_seal(const Claim& claim, bool ok, std::uint8_t* out,
                                                                 std::size_t size) noexcept {
     SessionRecord& r = *claim.record;
-    record_mark(claim);
     if (!ok) {
       secure_wipe(out, size + policy_.tag_size);
       typename Lock::Guard guard(lock_);
@@ -549,6 +586,7 @@ class BasicSessionTable {
 
   SessionRecord* const* records_;
   std::size_t session_count_;
+  std::size_t open_indices_ = 0;  // session_count_ once init() succeeded, 0 before
   KeySlots<Backend> key_slots_;
   CryptoPolicy policy_;
   NonceSequence nonces_;
