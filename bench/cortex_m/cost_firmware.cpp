@@ -103,6 +103,69 @@ class BareFreeList {
 alignas(8) std::uint8_t bare_storage[8][64];
 BareFreeList bare_list;
 
+#if defined(__ARM_ARCH_7M__) || defined(__ARM_ARCH_7EM__)
+// The lock-free yardstick of cores with LDREX/STREX (heapless's pool on
+// ARMv7-M): a LIFO list whose pop reads the next link between the exclusive
+// load and store of the head. Any write to the head in between, or an
+// exception entry or return (which clears the local monitor), fails the
+// store and the loop retries, so there is no ABA and nothing is masked.
+class LlscFreeList {
+ public:
+  void* allocate() noexcept {
+    void* node;
+    void* next;
+    std::uint32_t failed;
+    asm volatile(
+        "1: ldrex %[node], [%[head]]\n"
+        "   cbz %[node], 2f\n"
+        "   ldr %[next], [%[node]]\n"
+        "   strex %[failed], %[next], [%[head]]\n"
+        "   cmp %[failed], #0\n"
+        "   bne 1b\n"
+        "2:\n"
+        : [node] "=&r"(node), [next] "=&r"(next), [failed] "=&r"(failed)
+        : [head] "r"(&head_)
+        : "cc", "memory");
+    return node;
+  }
+  void release(void* block) noexcept {
+    void* head;
+    std::uint32_t failed;
+    asm volatile(
+        "1: ldrex %[head], [%[list]]\n"
+        "   str %[head], [%[block]]\n"
+        "   strex %[failed], %[block], [%[list]]\n"
+        "   cmp %[failed], #0\n"
+        "   bne 1b\n"
+        : [head] "=&r"(head), [failed] "=&r"(failed)
+        : [list] "r"(&head_), [block] "r"(block)
+        : "cc", "memory");
+  }
+
+ private:
+  void* head_ = nullptr;
+};
+
+LlscFreeList llsc_list;
+
+// After measure_bare_list(): its blocks move to this list (the image's RAM
+// has no room for a second set).
+void measure_llsc_list() {
+  for (std::size_t i = 0; i < 8; ++i) {
+    void* const block = bare_list.allocate();
+    check(block != nullptr, "bare list");
+    llsc_list.release(block);
+  }
+  llsc_list.release(llsc_list.allocate());
+  measure("bare-llsc.allocate", [] { cost_sink = llsc_list.allocate(); });
+  void* const block = cost_sink;
+  measure("bare-llsc.release", [block] { llsc_list.release(block); });
+  measure("bare-llsc.allocate+release", [] { llsc_list.release(llsc_list.allocate()); });
+  for (std::size_t i = 0; i < 8; ++i) check(llsc_list.allocate() != nullptr, "llsc list");
+  check(llsc_list.allocate() == nullptr, "llsc list empty");
+}
+#endif
+
 void measure_known() {
   measure("calibration", [] {});
   measure("known.loop", [] { memplan_known_loop(); });
@@ -239,6 +302,9 @@ int main() {
   check(layout::memory().init().has_value(), "layout init");
   measure_known();
   measure_bare_list();
+#if defined(__ARM_ARCH_7M__) || defined(__ARM_ARCH_7EM__)
+  measure_llsc_list();
+#endif
   measure_pools();
   measure_sessions();
   firmware::write(failures == 0 ? "result: ok\n" : "result: FAILED\n");
