@@ -40,21 +40,26 @@ if(NOT MEMPLAN_PYTHON)
   set(MEMPLAN_PYTHON "${_memplan_python_default}" CACHE FILEPATH "Python 3 with jinja2, yaml and elftools")
 endif()
 
-# The profile's name from the generator itself (`memplan name`), which reads
-# the YAML as every other command does: quoting, comments and flow style
-# cannot fool it. A profile whose name is invalid stops the configure step
-# with the generator's file:line:col error; other errors stop the build.
-function(_memplan_profile_name profile out_var)
+# The profile's name and the files generated for it, from the generator itself
+# (`memplan name --outputs`), which reads the YAML as every other command does:
+# quoting, comments and flow style cannot fool it, and no file name is spelled
+# here. A profile whose name is invalid stops the configure step with the
+# generator's file:line:col error; other errors stop the build.
+function(_memplan_profile_name profile name_var outputs_var)
   get_property(generator_dir GLOBAL PROPERTY MEMPLAN_GENERATOR_DIR)
   execute_process(
     COMMAND ${CMAKE_COMMAND} -E env "PYTHONPATH=${generator_dir}" PYTHONDONTWRITEBYTECODE=1
-            "${MEMPLAN_PYTHON}" -m memplan name "${profile}"
-    OUTPUT_VARIABLE _name RESULT_VARIABLE _status OUTPUT_STRIP_TRAILING_WHITESPACE)
+            "${MEMPLAN_PYTHON}" -m memplan name "${profile}" --outputs
+    OUTPUT_VARIABLE _lines RESULT_VARIABLE _status OUTPUT_STRIP_TRAILING_WHITESPACE)
   if(NOT _status EQUAL 0)
     # The generator's own lines went to stderr as they are (message() would rewrap them).
     message(FATAL_ERROR "memplan: cannot read the name of ${profile} (the errors are above)")
   endif()
-  set(${out_var} "${_name}" PARENT_SCOPE)
+  # A valid name and the generator's file names hold no ';', '[' or newline.
+  string(REPLACE "\n" ";" _lines "${_lines}")
+  list(POP_FRONT _lines _name)
+  set(${name_var} "${_name}" PARENT_SCOPE)
+  set(${outputs_var} "${_lines}" PARENT_SCOPE)
 endfunction()
 
 function(memplan_add_layout target)
@@ -78,12 +83,14 @@ function(memplan_add_layout target)
   endif()
   # The name decides the output folder; re-read it when the profile changes.
   set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS "${profile}")
-  _memplan_profile_name("${profile}" name)
+  _memplan_profile_name("${profile}" name generated)
 
   set(layout_dir "${out_dir}/${name}")
-  set(outputs
-    "${layout_dir}/layout.hpp" "${layout_dir}/layout.ld" "${layout_dir}/budget.json"
-    "${layout_dir}/budget.md" "${layout_dir}/budget.svg")
+  list(TRANSFORM generated PREPEND "${out_dir}/" OUTPUT_VARIABLE outputs)
+  set(fragment "${outputs}")
+  list(FILTER fragment INCLUDE REGEX "\\.ld$")
+  set(budget_json "${outputs}")
+  list(FILTER budget_json INCLUDE REGEX "\\.json$")
   set(stamp "${out_dir}/.${name}.stamp")
   file(GLOB generator_sources CONFIGURE_DEPENDS "${MEMPLAN_GENERATOR_DIR}/memplan/*.py")
   file(GLOB template_sources CONFIGURE_DEPENDS "${MEMPLAN_TEMPLATE_DIR}/*.j2")
@@ -109,8 +116,8 @@ function(memplan_add_layout target)
     MEMPLAN_PROFILE "${profile}"
     MEMPLAN_LAYOUT_NAME "${name}"
     MEMPLAN_LAYOUT_DIR "${layout_dir}"
-    MEMPLAN_LINKER_FRAGMENT "${layout_dir}/layout.ld"
-    MEMPLAN_BUDGET_JSON "${layout_dir}/budget.json")
+    MEMPLAN_LINKER_FRAGMENT "${fragment}"
+    MEMPLAN_BUDGET_JSON "${budget_json}")
 endfunction()
 
 function(memplan_check_elf target)

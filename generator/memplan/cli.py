@@ -98,7 +98,9 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
 
 def _cmd_name(args: argparse.Namespace) -> int:
-    """The profile's name, for build systems (memplan_add_layout): never parse the YAML elsewhere."""
+    """The profile's name, for build systems (memplan_add_layout): never parse the YAML elsewhere.
+    With --outputs, then the files `generate` writes for it, one per line, relative to --out."""
+    from memplan.names import OUTPUT_FILES
     from memplan.validator import load_profile_name
 
     try:
@@ -109,6 +111,9 @@ def _cmd_name(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise UsageError(f"cannot read profile {args.profile}: {exc.strerror}") from None
     print(name)
+    if args.outputs:
+        for file_name in OUTPUT_FILES:
+            print(f"{name}/{file_name}")
     return EXIT_OK
 
 
@@ -218,6 +223,7 @@ def _args_report(p: argparse.ArgumentParser) -> None:
 
 def _args_name(p: argparse.ArgumentParser) -> None:
     p.add_argument("profile", metavar="PROFILE")
+    p.add_argument("--outputs", action="store_true", help="also print the files generate writes, relative to --out")
 
 
 def _args_check_elf(p: argparse.ArgumentParser) -> None:

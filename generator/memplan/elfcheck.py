@@ -120,21 +120,20 @@ def _occupies_memory(section: Section) -> bool:
 class _Checker:
     def __init__(self, image: Image, the_plan: Plan) -> None:
         self.image, self.plan = image, the_plan
-        self.name = the_plan.profile.name
-        self.namespace = ("memplan", self.name)
+        self.names = the_plan.names
         self.findings: List[Finding] = []
         self.objects: List[ObjectResult] = []
 
     def add(self, subject: str, message: str) -> None:
         self.findings.append(Finding(subject, message))
 
-    def linker_symbol(self, suffix: str) -> Optional[int]:
-        sym = self.image.symbols.get(f"__memplan_{self.name}_{suffix}")
+    def linker_symbol(self, name: str) -> Optional[int]:
+        sym = self.image.symbols.get(name)
         return sym.address if sym is not None and sym.section != "*UND*" else None
 
     def region(self, region: RegionPlan) -> RegionResult:
-        origin = self.linker_symbol(f"region_{region.name}_origin")
-        length = self.linker_symbol(f"region_{region.name}_length")
+        origin = self.linker_symbol(region.origin_symbol)
+        length = self.linker_symbol(region.length_symbol)
         result = RegionResult(region.name, region.budget, region.size, origin, length)
         bounds: Optional[Tuple[int, int]] = None
         output: Optional[Section] = None
@@ -165,24 +164,24 @@ class _Checker:
                  length: Optional[int]) -> Tuple[Optional[Tuple[int, int]], Optional[Section]]:
         """A Cortex-M image's MEMORY region and the fragment's output section in it; findings for what is off."""
         subject = f"region {region.name}"
-        output_name = f".memplan.{self.name}.{region.name}"
+        output_name = region.output_section
         if origin is None or length is None:
-            self.add(subject, f"the image has no __memplan_{self.name}_region_{region.name}_origin/_length: it was not "
-                              f"linked with {self.name}/layout.ld (INCLUDE it from the product's linker script)")
+            self.add(subject, f"the image has no {region.origin_symbol}/_length: it was not "
+                              f"linked with {self.names.fragment()} (INCLUDE it from the product's linker script)")
             return None, None
         if length != region.size:
             self.add(subject, f"the linker script's MEMORY region {region.name} is {length} B, the profile's "
                               f"target.regions.{region.name}.size is {region.size} B: they describe different parts")
         output = self.image.section(output_name)
         if output is None:
-            self.add(subject, f"the image has no output section {output_name} (the fragment {self.name}/layout.ld places one per region)")
+            self.add(subject, f"the image has no output section {output_name} (the fragment {self.names.fragment()} places one per region)")
         elif _overlap(output.address, output.size, origin, origin + length) != output.size:
             self.add(subject, f"output section {output_name} at 0x{output.address:x}..0x{output.address + output.size:x} "
                               f"lies outside the region (0x{origin:x}..0x{origin + length:x})")
         return (origin, origin + length), output
 
     def place(self, obj: PlacedObject, region: str, output: Optional[Section], linked_with_fragment: bool) -> None:
-        sym = self.image.symbols.get(mangle(self.namespace, obj.symbol))
+        sym = self.image.symbols.get(mangle(self.names.namespace, obj.symbol))
         before = len(self.findings)
         if sym is None or sym.section in ("*UND*", "*COM*"):
             self.add(obj.symbol, f"missing from the image (expected {obj.size} B in {obj.section})")
@@ -196,21 +195,21 @@ class _Checker:
             self.arm_placement(obj, sym, output)
         elif self.image.arm:
             self.add(obj.symbol, f"in section {sym.section} at 0x{sym.address:x}, not in the fragment's output section "
-                                 f".memplan.{self.name}.{region}")
+                                 f"{self.names.output_section(region)}")
         elif sym.section != obj.section:
             self.add(obj.symbol, f"in section {sym.section}, planned {obj.section}")
         self.objects.append(ObjectResult(obj, sym, len(self.findings) == before))
 
     def arm_placement(self, obj: PlacedObject, sym: Symbol, output: Optional[Section]) -> None:
-        start, end = self.linker_symbol(f"{obj.linker_name}_start"), self.linker_symbol(f"{obj.linker_name}_end")
+        start, end = self.linker_symbol(obj.start_symbol), self.linker_symbol(obj.end_symbol)
         if start is not None and end is not None:
             if not (start <= sym.address and sym.address + sym.size <= end):
                 self.add(obj.symbol, f"at 0x{sym.address:x} in {sym.section}, outside {obj.section} "
                                      f"(0x{start:x}..0x{end:x}): placed in the wrong section")
                 return
         else:
-            self.add(obj.symbol, f"in section {sym.section}; the image has no __memplan_{self.name}_{obj.linker_name}_start/_end "
-                                 f"(not linked with {self.name}/layout.ld, or with a fragment of another profile version)")
+            self.add(obj.symbol, f"in section {sym.section}; the image has no {obj.start_symbol}/_end "
+                                 f"(not linked with {self.names.fragment()}, or with a fragment of another profile version)")
             return
         if output is not None and (sym.section_index != output.index
                                    or _overlap(sym.address, sym.size, output.address, output.address + output.size) != sym.size):
@@ -224,7 +223,7 @@ class _Checker:
         inside = [(s.name, _overlap(s.address, s.size, lo, hi)) for s in self.image.sections if _occupies_memory(s)]
         inside = [(name, size) for name, size in inside if size]
         result.used = sum(size for _, size in inside)
-        others = [(name, size) for name, size in inside if not name.startswith(f".memplan.{self.name}.")]
+        others = [(name, size) for name, size in inside if not name.startswith(self.names.section_prefix)]
         result.contributors = _largest_first(found + others)
 
     def layout_total(self, region: RegionPlan, output: Optional[Section]) -> int:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
 
+from memplan import names
 from memplan.diagnostics import Diagnostic, ProfileError
 from memplan.model import USAGES, WORKSPACE_BUFFERS, PoolSpec, Profile
 from memplan.target_abi import HOST_CORE, TargetAbi, abi_for
@@ -31,11 +32,14 @@ class Padding:
 @dataclass
 class PlacedObject:
     key: str  # profile key path: "pools[0]", "workspace", "sessions", "sessions.key_slots"
-    object: str  # section/linker name part: "pool.tiny", "pool_state", "workspace", ...
+    object: str  # section/linker name part: "pool.tiny", "pool_state.tiny", "workspace", ...
     symbol: str  # C++ name of the storage in the profile namespace
     section: str
+    start_symbol: str  # the fragment's linker symbols around the object's section
+    end_symbol: str
     size: int  # sizeof the storage, inner padding included
     align: int
+    pool: Optional["PoolPlan"] = None  # the pool of a pool's storage or state
     offset: int = 0
     paddings: List[Padding] = field(default_factory=list)
 
@@ -44,8 +48,9 @@ class PlacedObject:
         return sum(p.size for p in self.paddings)
 
     @property
-    def linker_name(self) -> str:
-        return self.object.replace(".", "_")
+    def kind(self) -> str:
+        """pool, pool_state, workspace, sessions or key_slots: how the header declares it."""
+        return names.object_kind(self.object)
 
 
 @dataclass
@@ -53,6 +58,11 @@ class RegionPlan:
     name: str
     size: int
     budget: int
+    output_section: str  # the fragment's NOLOAD section for the region
+    start_symbol: str
+    end_symbol: str
+    origin_symbol: str  # ORIGIN() and LENGTH() of the linker script's MEMORY region
+    length_symbol: str
     align: int = 1
     objects: List[PlacedObject] = field(default_factory=list)
     used: int = 0
@@ -65,12 +75,27 @@ class RegionPlan:
     def free(self) -> int:
         return self.budget - self.used
 
+    @property
+    def used_constant(self) -> str:
+        return names.region_used(self.name)
+
+    @property
+    def budget_constant(self) -> str:
+        return names.region_budget(self.name)
+
+    @property
+    def planned_constant(self) -> str:
+        return names.region_planned(self.name)
+
 
 @dataclass(frozen=True)
 class PoolPlan:
     spec: PoolSpec
+    variable: str  # the Pool object in the profile namespace
     storage_symbol: str
     state_symbol: str
+    block_size_constant: str  # in namespace config
+    block_count_constant: str
     state_size: int  # sizeof(PoolState<count>) on the plan's ABI
     usage_mask: int
     section: str
@@ -93,6 +118,7 @@ class PoolPlan:
 @dataclass
 class Plan:
     profile: Profile
+    names: names.ProfileNames
     abi: TargetAbi
     pools: List[PoolPlan]  # ascending block size: the order Pools searches
     regions: List[RegionPlan]
@@ -105,12 +131,16 @@ class Plan:
     def total_used(self) -> int:
         return sum(r.used for r in self.regions)
 
+    @property
+    def pool_count(self) -> int:
+        return len(self.pools)
+
+    @property
+    def workspace_bytes(self) -> int:
+        return self.profile.workspace.buffer_size * len(self.workspace_buffers)
+
     def region(self, name: str) -> RegionPlan:
         return next(r for r in self.regions if r.name == name)
-
-
-def _section(profile: Profile, obj: str) -> str:
-    return f".memplan.{profile.name}.{obj}"
 
 
 def plan(profile: Profile) -> Plan:
@@ -131,7 +161,12 @@ def plan_for_abi(profile: Profile, core: str) -> Plan:
     """Places every object with the sizes of `core`'s ABI."""
     abi = abi_for(core)
     line = profile.target.cache_line
-    regions = {name: RegionPlan(name, size, profile.budget.get(name, 0)) for name, size in profile.target.regions.items()}
+    named = names.ProfileNames(profile.name)
+    regions = {
+        name: RegionPlan(name, size, profile.budget.get(name, 0), named.output_section(name), named.region_start(name),
+                         named.region_end(name), named.region_origin(name), named.region_length(name))
+        for name, size in profile.target.regions.items()
+    }
 
     pools: List[PoolPlan] = []
     for spec in sorted(profile.pools, key=lambda p: (p.block_size, p.index)):
@@ -141,35 +176,37 @@ def plan_for_abi(profile: Profile, core: str) -> Plan:
         pools.append(
             PoolPlan(
                 spec=spec,
-                storage_symbol=f"pool_{spec.name}_storage",
-                state_symbol=f"pool_{spec.name}_state",
+                variable=names.pool_variable(spec.name),
+                storage_symbol=names.pool_storage(spec.name),
+                state_symbol=names.pool_state(spec.name),
+                block_size_constant=names.pool_block_size(spec.name),
+                block_count_constant=names.pool_block_count(spec.name),
                 state_size=abi.pool_state_size(spec.count),
                 usage_mask=mask,
-                section=_section(profile, f"pool.{spec.name}"),
-                state_section=_section(profile, f"pool_state.{spec.name}"),
+                section=named.section(names.pool_object(spec.name)),
+                state_section=named.section(names.pool_state_object(spec.name)),
             )
         )
 
-    def add(region: str, obj: PlacedObject) -> None:
-        regions[region].objects.append(obj)
+    def add(region: str, key: str, obj: str, symbol: str, size: int, align: int, pool: Optional[PoolPlan] = None) -> PlacedObject:
+        placed = PlacedObject(key, obj, symbol, named.section(obj), named.object_start(obj), named.object_end(obj), size, align, pool)
+        regions[region].objects.append(placed)
+        return placed
 
     for pool in pools:
         spec = pool.spec
-        add(spec.region, PlacedObject(f"pools[{spec.index}]", f"pool.{spec.name}", pool.storage_symbol, pool.section, spec.block_size * spec.count, line))
+        add(spec.region, f"pools[{spec.index}]", names.pool_object(spec.name), pool.storage_symbol, pool.storage_size, line, pool)
     for pool in pools:
         spec = pool.spec
-        state = PlacedObject(
-            f"pools[{spec.index}].count", f"pool_state.{spec.name}", pool.state_symbol, pool.state_section,
-            pool.state_size, abi.pool_state_align,
-        )
-        add(spec.region, state)
+        add(spec.region, f"pools[{spec.index}].count", names.pool_state_object(spec.name), pool.state_symbol, pool.state_size,
+            abi.pool_state_align, pool)
 
     ws = profile.workspace
-    add(ws.region, PlacedObject("workspace", "workspace", "workspace_storage", _section(profile, "workspace"), ws.buffer_size * len(WORKSPACE_BUFFERS), line))
+    add(ws.region, "workspace", names.WORKSPACE, names.WORKSPACE_STORAGE, ws.buffer_size * len(WORKSPACE_BUFFERS), line)
 
     slot_size = align_up(abi.session_record_size, line)
     slot_padding = slot_size - abi.session_record_size
-    sessions = PlacedObject("sessions", "sessions", "session_slots", _section(profile, "sessions"), slot_size * profile.sessions.count, line)
+    sessions = add(profile.sessions.region, "sessions", names.SESSIONS, names.SESSION_SLOTS, slot_size * profile.sessions.count, line)
     if slot_padding:
         sessions.paddings.append(
             Padding(
@@ -178,12 +215,8 @@ def plan_for_abi(profile: Profile, core: str) -> Plan:
                 f"each {abi.session_record_size} B session record fills a {slot_size} B slot (a whole number of {line} B cache lines)",
             )
         )
-    add(profile.sessions.region, sessions)
-    key_slots = PlacedObject(
-        "sessions.key_slots", "key_slots", "key_slots", _section(profile, "key_slots"),
-        abi.gcm_context_size * profile.sessions.key_slots, max(line, abi.gcm_context_align),
-    )
-    add(profile.sessions.region, key_slots)
+    add(profile.sessions.region, "sessions.key_slots", names.KEY_SLOTS, names.KEY_SLOT_STORAGE,
+        abi.gcm_context_size * profile.sessions.key_slots, max(line, abi.gcm_context_align))
 
     for region in regions.values():
         offset = 0
@@ -197,7 +230,7 @@ def plan_for_abi(profile: Profile, core: str) -> Plan:
             region.align = max(region.align, obj.align)
         region.used = offset
 
-    return Plan(profile, abi, pools, list(regions.values()), slot_size, slot_padding)
+    return Plan(profile, named, abi, pools, list(regions.values()), slot_size, slot_padding)
 
 
 def _check_budgets(result: Plan, where: str) -> None:

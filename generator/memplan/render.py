@@ -11,13 +11,13 @@ from typing import Any, Dict, List
 
 import jinja2
 
-from memplan import BUDGET_SCHEMA, LAYOUT_CONTRACT, PROFILE_SCHEMA, __version__
+from memplan import BUDGET_SCHEMA, LAYOUT_CONTRACT, PROFILE_SCHEMA, __version__, names
 from memplan.escape import escape_unprintable
 from memplan.planner import Plan, RegionPlan
 from memplan.target_abi import HOST_CORE
 
-OUTPUT_FILES = ("layout.hpp", "layout.ld", "budget.json", "budget.md", "budget.svg")
-_KIND_COLOURS = {"pool": "#4e79a7", "pool_state": "#b07aa1", "workspace": "#59a14f", "sessions": "#f28e2b", "key_slots": "#e15759"}
+_KIND_COLOURS = {names.POOL: "#4e79a7", names.POOL_STATE: "#b07aa1", names.WORKSPACE: "#59a14f", names.SESSIONS: "#f28e2b",
+                 names.KEY_SLOTS: "#e15759"}
 
 
 def template_dir() -> str:
@@ -121,7 +121,7 @@ def _svg_model(plan: Plan) -> Dict[str, Any]:
         segments = []
         legend = []
         for o in r.objects:
-            kind = o.object.split(".")[0]
+            kind = o.kind
             x = bar_x + bar_width * o.offset / r.budget
             width = max(bar_width * o.size / r.budget, 0.5)
             segments.append(
@@ -159,10 +159,7 @@ def view_model(plan: Plan, profile_bytes: bytes) -> Dict[str, Any]:
         "target_is_host": p.target.core == HOST_CORE,
         "regions": regions,
         "region_names": ", ".join(r.name for r in regions),
-        "section_prefix": f".memplan.{p.name}.",
-        "workspace_bytes": p.workspace.buffer_size * len(plan.workspace_buffers),
-        "pools_by_storage": {pool.storage_symbol: pool for pool in plan.pools},
-        "pools_by_state": {pool.state_symbol: pool for pool in plan.pools},
+        "section_prefix": plan.names.section_prefix,
         "pool_rows": [
             {
                 "name": pool.spec.name,
@@ -210,11 +207,11 @@ def render(plan: Plan, profile_bytes: bytes) -> Dict[str, bytes]:
     env = _environment()
     model = view_model(plan, profile_bytes)
     files = {
-        "layout.hpp": env.get_template("layout.hpp.j2").render(model),
-        "layout.ld": env.get_template("layout.ld.j2").render(model),
-        "budget.json": json.dumps(budget_document(plan, profile_bytes), indent=2) + "\n",
-        "budget.md": env.get_template("budget.md.j2").render(model),
-        "budget.svg": env.get_template("budget.svg.j2").render(model),
+        names.LAYOUT_HEADER: env.get_template("layout.hpp.j2").render(model),
+        names.LINKER_FRAGMENT: env.get_template("layout.ld.j2").render(model),
+        names.BUDGET_JSON: json.dumps(budget_document(plan, profile_bytes), indent=2) + "\n",
+        names.BUDGET_MARKDOWN: env.get_template("budget.md.j2").render(model),
+        names.BUDGET_PICTURE: env.get_template("budget.svg.j2").render(model),
     }
     return {name: text.encode("utf-8") for name, text in files.items()}
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Callable, Dict, List, Optional, Tuple
 
-from memplan import PROFILE_SCHEMA
+from memplan import PROFILE_SCHEMA, names
 from memplan.diagnostics import Diagnostic, Position, ProfileError
 from memplan.loader import YList, YMap, YNode, YScalar, load_file
 from memplan.model import AEADS, CORES, GCM_IV_BYTES, USAGES, Crypto, PoolSpec, Profile, Sessions, Target, Workspace
@@ -426,29 +426,17 @@ def _holds_secrets(usage: Optional[Tuple[str, ...]]) -> bool:
     return usage is not None and ("key" in usage or "nonce" in usage)
 
 
-# Names layout.hpp declares in the profile namespace and object names layout.ld
-# uses in its symbols, whatever the pools and regions are called.
-_FIXED_CPP_NAMES = (
-    "config", "abi", "workspace_storage", "SessionSlot", "session_slots", "key_slots", "pool_list", "pools",
-    "workspace", "session_records", "crypto_policy", "sessions", "storage_spans", "Memory", "memory_instance", "memory",
-)
-_FIXED_LINKER_NAMES = ("workspace", "sessions", "key_slots")
-
-
 def _generated_name_clashes(c: _Checker, pools: List[PoolSpec], regions: Dict[str, int], positions: Dict[str, Position]) -> None:
-    """Pool and region names are pasted into C++ and linker symbol names
-    (pool_<name>_storage, <region>_used, __memplan_<profile>_pool_state_<name>_start, ...):
-    two different names must never paste into the same symbol."""
-    cpp: Dict[str, str] = {name: "the generated header" for name in _FIXED_CPP_NAMES}
-    linker: Dict[str, str] = {name: name.replace("_", " ") for name in _FIXED_LINKER_NAMES}
-    owners = [(f"target.regions.{r}", f"region {r!r}", [f"{r}_used", f"{r}_budget", f"{r}_planned"], [r]) for r in regions]
+    """Pool and region names are pasted into C++ and linker symbol names (names.py: pool_<name>_storage,
+    <region>_used, __memplan_<profile>_pool_state_<name>_start, ...): no such name may be reserved or a
+    library macro, and two different names must never paste into the same symbol."""
+    cpp: Dict[str, str] = {n: "the generated header" for n in (*names.FIXED_CPP_NAMES, *names.FIXED_CONFIG_NAMES, *names.FIXED_ABI_NAMES)}
+    linker: Dict[str, str] = {names.linker_part(o): o.replace("_", " ") for o in names.FIXED_OBJECTS}
+    owners: List[Tuple[str, str, Tuple[str, ...], Tuple[str, ...]]] = [
+        (f"target.regions.{r}", f"region {r!r}", names.region_cpp_names(r), (r,)) for r in regions
+    ]
     owners += [
-        (
-            f"pools[{p.index}].name",
-            f"pools[{p.index}] ({p.name!r})",
-            [f"pool_{p.name}", f"pool_{p.name}_storage", f"pool_{p.name}_state"],
-            [f"pool_{p.name}", f"pool_state_{p.name}"],
-        )
+        (f"pools[{p.index}].name", f"pools[{p.index}] ({p.name!r})", names.pool_cpp_names(p.name), names.pool_linker_parts(p.name))
         for p in pools
     ]
     for path, owner, cpp_names, linker_names in owners:

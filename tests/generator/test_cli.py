@@ -13,7 +13,7 @@ import pytest
 
 from conftest import REPO, SHIPPED, VALID_PROFILE, Run, files_under
 from memplan import __version__
-from memplan.render import OUTPUT_FILES
+from memplan.names import OUTPUT_FILES
 
 BAD = VALID_PROFILE.replace("block_size: 256", "block_size: 0")
 BAD_LINE = "15:31: error: pools[1].block_size: must be > 0 (got 0)"
@@ -213,6 +213,18 @@ def test_check_of_a_copied_profile_directory(tmp_path: Path, cli: Callable[..., 
 def test_name_prints_the_name_however_the_yaml_spells_it(cli: Callable[..., Run], write_profile: Callable[..., Path], spelling: str) -> None:
     run = cli("name", write_profile(spelling + "\n"))
     assert (run.code, run.out, run.err) == (0, "demo\n", "")
+
+
+def test_name_outputs_lists_exactly_the_files_generate_writes(cli: Callable[..., Run], tmp_path: Path) -> None:
+    """memplan_add_layout takes its byproducts from this list: it must be what generate writes."""
+    profile = REPO / "profiles" / "medium.yaml"
+    run = cli("name", profile, "--outputs")
+    assert run.code == 0 and run.err == ""
+    name, *files = run.out.splitlines()
+    assert name == "medium"
+    assert cli("generate", profile, "--out", tmp_path).code == 0
+    written = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file())
+    assert sorted(files) == written
 
 
 def test_name_needs_only_a_valid_name_and_reports_a_bad_one_at_its_position(

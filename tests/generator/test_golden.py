@@ -25,7 +25,7 @@ import pytest
 
 from conftest import REPO, SHIPPED, Run, files_under
 from memplan import BUDGET_SCHEMA, PROFILE_SCHEMA, __version__
-from memplan.render import OUTPUT_FILES
+from memplan.names import OUTPUT_FILES
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 UPDATE = os.environ.get("MEMPLAN_UPDATE_GOLDEN") == "1"

@@ -87,7 +87,9 @@ def test_hand_computed_layout() -> None:
         Padding(48, LINE, "each 48 B session record fills a 64 B slot (a whole number of 64 B cache lines)"),
     ]
     assert sessions.section == ".memplan.hand.sessions" and sessions.symbol == "session_slots"
-    assert ram.objects[2].linker_name == "pool_state_keys"
+    assert (ram.objects[2].start_symbol, ram.objects[2].end_symbol) == ("__memplan_hand_pool_state_keys_start", "__memplan_hand_pool_state_keys_end")
+    assert (ram.output_section, ram.origin_symbol, ram.length_symbol) == (
+        ".memplan.hand.ram", "__memplan_hand_region_ram_origin", "__memplan_hand_region_ram_length")
 
     fast = result.region("fast")
     assert rows(fast) == [("pool.ctx", "pools[2]", 0, 80, 64, 0), ("pool_state.ctx", "pools[2].count", 80, 20, 4, 0)]

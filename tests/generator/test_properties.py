@@ -33,7 +33,7 @@ from memplan.diagnostics import ProfileError
 from memplan.loader import MAX_BYTES, MAX_DEPTH, load_text
 from memplan.model import AEADS, CORES, USAGES
 from memplan.planner import plan, plan_for_abi
-from memplan.render import OUTPUT_FILES
+from memplan.names import OUTPUT_FILES
 from memplan.target_abi import COMPILER_BY_CORE
 from memplan.reserved import CPP_KEYWORDS, LIBRARY_MACROS
 from memplan.validator import RESERVED, RUNTIME_NAMES, validate

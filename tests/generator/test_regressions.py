@@ -152,6 +152,12 @@ CLASHES: List[Tuple[str, str, str]] = [
     ("region_used_suffix", _with(pools=_pools("used"), budget="  sram: 48KiB\n",
                                  regions="    sram: {size: 128KiB}\n    pool: {size: 1KiB}\n"),
      "13:12: error: pools[0].name: generates the symbol name 'pool_used', which region 'pool' also uses"),
+    # config::pool_<name>_block_size and _block_count come from names.py too.
+    ("block_size_constant", _with(pools=_pools("tiny", "tiny_block_size")),
+     "15:12: error: pools[1].name: generates the symbol name 'pool_tiny_block_size', which pools[0] ('tiny') "
+     "also uses"),
+    ("config_pool_count", _with(pools=_pools("count")),
+     "14:12: error: pools[0].name: generates the symbol name 'pool_count', which the generated header also uses"),
 ]
 
 
