@@ -10,7 +10,6 @@ from memplan.diagnostics import Position
 CORES = ("cortex-m0", "cortex-m0plus", "cortex-m3", "cortex-m4", "cortex-m7", "cortex-m33", "host")
 USAGES = ("key", "nonce", "message", "context")  # order = bit index of memplan::Usage
 AEADS = {"aes-128-gcm": 128, "aes-192-gcm": 192, "aes-256-gcm": 256}
-GCM_IV_BYTES = 12  # SP 800-38D 8.2.1 deterministic construction, 96-bit IV
 WORKSPACE_BUFFERS = ("input0", "input1", "output0", "output1", "scratch")
 
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 import re
 from typing import Callable, Dict, List, Optional, Tuple
 
-from memplan import PROFILE_SCHEMA, names
+from memplan import PROFILE_SCHEMA, limits, names
 from memplan.diagnostics import Diagnostic, Position, ProfileError
 from memplan.loader import YList, YMap, YNode, YScalar, load_file
-from memplan.model import AEADS, CORES, GCM_IV_BYTES, USAGES, Crypto, PoolSpec, Profile, Sessions, Target, Workspace
+from memplan.model import AEADS, CORES, USAGES, Crypto, PoolSpec, Profile, Sessions, Target, Workspace
 from memplan.reserved import CPP_KEYWORDS, LIBRARY_MACROS, RESERVED_IDENTIFIER
 
 NAME_RE = re.compile(r"^[a-z_][a-z0-9_]*$")  # profile names become namespaces and file names
@@ -24,16 +24,9 @@ SIZE_RE = re.compile(r"^\s*([0-9]+)\s*(B|KiB|MiB)?\s*$")
 _SURROGATE_RE = re.compile("[\ud800-\udfff]")
 DESCRIPTION_RE = re.compile(r"^[^\x00-\x08\x0a-\x1f\x7f\u202a-\u202e\u2066-\u2069]*$")
 UNITS = {None: 1, "B": 1, "KiB": 1024, "MiB": 1024 * 1024}
-MAX_NAME = 32
-MAX_REGION_SIZE = (1 << 32) - 1  # every size must fit a Cortex-M core's 32-bit size_t
-MAX_POOLS = 32
-MAX_BLOCK_SIZE = 1 << 20
-MAX_BLOCK_COUNT = 65535  # the runtime's kMaxPoolBlocks: free-list links are 16-bit
-MAX_SESSIONS = 1024
-MAX_KEY_SLOTS = 255  # the runtime's kMaxKeySlots (SessionRecord::key_slot is a byte); init() refuses more
-MAX_WORKSPACE_BUFFER = 1 << 20
-MIN_CACHE_LINE = 32  # the session's hot fields take 32 bytes and must share one line
-MAX_CACHE_LINE = 256
+# Limits (limits.py states each once, with its reason; the runtime enforces the same numbers).
+MAX_NAME = limits.NAME_LENGTH_MAX.value
+MAX_REGION_SIZE = limits.REGION_SIZE_MAX.value
 # C++ names the generated header already uses inside the profile namespace.
 RESERVED = {"memory", "Memory", "config", "SessionSlot", "pools", "workspace", "sessions", "key_slots"}
 # Profile names become `namespace memplan::<name>`: they must not be a name the
@@ -214,16 +207,18 @@ def validate(tree: YNode, filename: str) -> Profile:
 
     sessions_node = c.child(root, "sessions")
     sessions_map = c.mapping(sessions_node, "sessions", ("count", "key_slots", "region"), ("count", "key_slots")) if sessions_node else None
-    count = c.integer(c.child(sessions_map, "count"), "sessions.count", 1, MAX_SESSIONS)
-    key_slots = c.integer(c.child(sessions_map, "key_slots"), "sessions.key_slots", 1, MAX_KEY_SLOTS)
+    count = c.integer(c.child(sessions_map, "count"), "sessions.count", 1, limits.SESSIONS_MAX.value)
+    key_slots = c.integer(c.child(sessions_map, "key_slots"), "sessions.key_slots", 1, limits.KEY_SLOTS_MAX.value)
     sessions_region = region_ref(c.child(sessions_map, "region"), "sessions.region")
 
     workspace_node = c.child(root, "workspace")
     workspace_map = c.mapping(workspace_node, "workspace", ("buffer_size", "region"), ("buffer_size",)) if workspace_node else None
     buffer_node = c.child(workspace_map, "buffer_size")
-    buffer_size = c.size(buffer_node, "workspace.buffer_size", 16, MAX_WORKSPACE_BUFFER)
-    if buffer_size is not None and buffer_size % 16 != 0:
-        c.error(_position_of(buffer_node, root.position), "workspace.buffer_size", f"must be a multiple of 16, the AES block size (got {buffer_size})")
+    multiple = limits.WORKSPACE_BUFFER_MULTIPLE.value
+    buffer_size = c.size(buffer_node, "workspace.buffer_size", multiple, limits.WORKSPACE_BUFFER_MAX.value)
+    if buffer_size is not None and buffer_size % multiple != 0:
+        c.error(_position_of(buffer_node, root.position), "workspace.buffer_size",
+                f"must be a multiple of {multiple}, the AES block size (got {buffer_size})")
         buffer_size = None
     workspace_region = region_ref(c.child(workspace_map, "region"), "workspace.region")
 
@@ -266,7 +261,7 @@ def _target(c: _Checker, node: Optional[YNode]) -> Optional[Target]:
     m = c.mapping(node, "target", ("core", "cache_line", "regions"), ("core", "cache_line", "regions"))
     core = c.choice(c.child(m, "core"), "target.core", CORES)
     line_node = c.child(m, "cache_line")
-    cache_line = c.integer(line_node, "target.cache_line", MIN_CACHE_LINE, MAX_CACHE_LINE)
+    cache_line = c.integer(line_node, "target.cache_line", limits.CACHE_LINE_MIN.value, limits.CACHE_LINE_MAX.value)
     if cache_line is not None and cache_line & (cache_line - 1):
         c.error(_position_of(line_node, node.position), "target.cache_line", f"must be a power of two (got {cache_line})")
         cache_line = None
@@ -330,28 +325,30 @@ def _crypto(c: _Checker, node: Optional[YNode]) -> Optional[Crypto]:
     keys = ("aead", "tag_size", "nonce", "rotation", "max_security_violations")
     m = c.mapping(node, "crypto", keys, keys)
     aead = c.choice(c.child(m, "aead"), "crypto.aead", tuple(AEADS))
-    tag_size = c.integer(c.child(m, "tag_size"), "crypto.tag_size", 12, 16)
+    tag_size = c.integer(c.child(m, "tag_size"), "crypto.tag_size", limits.GCM_TAG_MIN.value, limits.GCM_TAG_MAX.value)
     nonce_node = c.child(m, "nonce")
     nonce_keys = ("fixed_size", "counter_size", "reserve")
     nm = c.mapping(nonce_node, "crypto.nonce", nonce_keys, nonce_keys) if nonce_node is not None else None
-    fixed = c.integer(c.child(nm, "fixed_size"), "crypto.nonce.fixed_size", 0, 8)
+    nonce_bytes = limits.NONCE_BYTES.value
+    fixed = c.integer(c.child(nm, "fixed_size"), "crypto.nonce.fixed_size", 0, nonce_bytes - limits.NONCE_COUNTER_MIN.value)
     counter_node = c.child(nm, "counter_size")
-    counter = c.integer(counter_node, "crypto.nonce.counter_size", 4, 8)
-    if fixed is not None and counter is not None and fixed + counter != GCM_IV_BYTES and nonce_node is not None:
+    counter = c.integer(counter_node, "crypto.nonce.counter_size", limits.NONCE_COUNTER_MIN.value, limits.NONCE_COUNTER_MAX.value)
+    if fixed is not None and counter is not None and fixed + counter != nonce_bytes and nonce_node is not None:
         c.error(
             nonce_node.position,
             "crypto.nonce",
-            f"fixed_size + counter_size must be {GCM_IV_BYTES} bytes, a 96-bit IV (got {fixed} + {counter} = {fixed + counter})",
+            f"fixed_size + counter_size must be {nonce_bytes} bytes, a 96-bit IV (got {fixed} + {counter} = {fixed + counter})",
         )
         fixed = None
     counter_max = (1 << (8 * counter)) - 1 if counter is not None else (1 << 64) - 1
-    reserve = c.integer(c.child(nm, "reserve"), "crypto.nonce.reserve", 1, min(counter_max, (1 << 32) - 1))
+    reserve = c.integer(c.child(nm, "reserve"), "crypto.nonce.reserve", 1, min(counter_max, limits.NONCE_RESERVE_MAX.value))
     rotation_node = c.child(m, "rotation")
     rm = c.mapping(rotation_node, "crypto.rotation", ("max_messages", "max_age_s"), ("max_messages", "max_age_s")) if rotation_node is not None else None
     # The last counter value is never used, so a key seals at most counter_max messages.
     max_messages = c.integer(c.child(rm, "max_messages"), "crypto.rotation.max_messages", 1, counter_max)
-    max_age_s = c.integer(c.child(rm, "max_age_s"), "crypto.rotation.max_age_s", 1, (1 << 32) - 1)
-    violations = c.integer(c.child(m, "max_security_violations"), "crypto.max_security_violations", 1, 255)
+    max_age_s = c.integer(c.child(rm, "max_age_s"), "crypto.rotation.max_age_s", 1, limits.MAX_AGE_S_MAX.value)
+    violations = c.integer(c.child(m, "max_security_violations"), "crypto.max_security_violations", 1,
+                           limits.SECURITY_VIOLATIONS_MAX.value)
     values = (aead, tag_size, fixed, counter, reserve, max_messages, max_age_s, violations)
     if any(v is None for v in values):
         return None
@@ -368,8 +365,8 @@ def _pools(c: _Checker, node: Optional[YNode], region_ref: Callable[[Optional[YN
     if not node.items:
         c.error(node.position, "pools", "must list at least one pool")
         return None
-    if len(node.items) > MAX_POOLS:
-        c.error(node.position, "pools", f"at most {MAX_POOLS} pools (got {len(node.items)})")
+    if len(node.items) > limits.POOLS_MAX.value:
+        c.error(node.position, "pools", f"at most {limits.POOLS_MAX.value} pools (got {len(node.items)})")
         return None
     pools: List[PoolSpec] = []
     names: Dict[str, int] = {}
@@ -386,13 +383,14 @@ def _pools(c: _Checker, node: Optional[YNode], region_ref: Callable[[Optional[YN
             else:
                 names[name] = index
         block_node = c.child(m, "block_size")
-        block_size = c.size(block_node, f"{path}.block_size", 1, MAX_BLOCK_SIZE)
-        if block_size is not None and block_node is not None and block_size % 8 != 0:
+        block_size = c.size(block_node, f"{path}.block_size", 1, limits.BLOCK_SIZE_MAX.value)
+        multiple = limits.BLOCK_SIZE_MULTIPLE.value
+        if block_size is not None and block_node is not None and block_size % multiple != 0:
             # Pools wipe and check blocks 8 bytes at a time, and blocks hold any scalar type.
-            c.error(block_node.position, f"{path}.block_size", f"must be a multiple of 8 (got {block_size})")
+            c.error(block_node.position, f"{path}.block_size", f"must be a multiple of {multiple} (got {block_size})")
             block_size = None
         count_node = c.child(m, "count")
-        count = c.integer(count_node, f"{path}.count", 1, MAX_BLOCK_COUNT)
+        count = c.integer(count_node, f"{path}.count", 1, limits.BLOCK_COUNT_MAX.value)
         if count is not None and block_size is not None and count_node is not None and count * block_size > MAX_REGION_SIZE:
             c.error(count_node.position, f"{path}.count", f"{count} blocks of {block_size} B are {count * block_size} B, more than a 32-bit "
                                                           f"size holds ({MAX_REGION_SIZE} B): a Cortex-M core cannot address the array")
@@ -407,8 +405,9 @@ def _pools(c: _Checker, node: Optional[YNode], region_ref: Callable[[Optional[YN
                     usage_node.position, f"{path}.usage", f"a key pool needs blocks of at least {key_bytes} B for {crypto.aead} (block_size is {block_size})"
                 )
                 usage = None
-            elif "nonce" in usage and block_size < GCM_IV_BYTES:
-                c.error(usage_node.position, f"{path}.usage", f"a nonce pool needs blocks of at least {GCM_IV_BYTES} B (block_size is {block_size})")
+            elif "nonce" in usage and block_size < limits.NONCE_BYTES.value:
+                c.error(usage_node.position, f"{path}.usage",
+                        f"a nonce pool needs blocks of at least {limits.NONCE_BYTES.value} B (block_size is {block_size})")
                 usage = None
         region = region_ref(c.child(m, "region"), f"{path}.region")
         detect_node = c.child(m, "detect_write_after_free")

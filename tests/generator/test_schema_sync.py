@@ -24,7 +24,7 @@ import pytest
 import yaml
 
 from conftest import REPO, SHIPPED, VALID_PROFILE
-from memplan import PROFILE_SCHEMA, model, validator
+from memplan import PROFILE_SCHEMA, limits, model, validator
 from memplan.diagnostics import ProfileError
 from memplan.loader import load_text
 from memplan.reserved import CPP_KEYWORDS, LIBRARY_MACROS
@@ -359,11 +359,11 @@ def test_identifiers_match(schema: Dict[str, Any], recorded: Dict[str, list]) ->
 
 def test_constants_match(schema: Dict[str, Any]) -> None:
     pools = schema["properties"]["pools"]
-    assert (pools["minItems"], pools["maxItems"]) == (1, validator.MAX_POOLS)
-    assert schema_at(schema, "pools[0].count")["maximum"] == validator.MAX_BLOCK_COUNT
+    assert (pools["minItems"], pools["maxItems"]) == (1, limits.POOLS_MAX.value)
+    assert schema_at(schema, "pools[0].count")["maximum"] == limits.BLOCK_COUNT_MAX.value
     line = schema_at(schema, "target.cache_line")
-    assert (line["minimum"], line["maximum"]) == (validator.MIN_CACHE_LINE, validator.MAX_CACHE_LINE)
-    powers = [v for v in range(validator.MIN_CACHE_LINE, validator.MAX_CACHE_LINE + 1) if v & (v - 1) == 0]
+    assert (line["minimum"], line["maximum"]) == (limits.CACHE_LINE_MIN.value, limits.CACHE_LINE_MAX.value)
+    powers = [v for v in range(limits.CACHE_LINE_MIN.value, limits.CACHE_LINE_MAX.value + 1) if v & (v - 1) == 0]
     assert line["enum"] == powers
     assert schema["properties"]["description"]["pattern"] == validator.DESCRIPTION_RE.pattern
     # fixed_size + counter_size == 12, and max_messages within the counter's range, per counter size.
@@ -375,7 +375,7 @@ def test_constants_match(schema: Dict[str, Any]) -> None:
         pairs.append((nonce["fixed_size"]["const"], counter))
         assert branch["properties"]["rotation"]["properties"]["max_messages"]["maximum"] == (1 << (8 * counter)) - 1
     counter_range = schema_at(schema, "crypto.nonce.counter_size")
-    assert pairs == [(model.GCM_IV_BYTES - c, c) for c in range(counter_range["minimum"], counter_range["maximum"] + 1)]
+    assert pairs == [(limits.NONCE_BYTES.value - c, c) for c in range(counter_range["minimum"], counter_range["maximum"] + 1)]
 
 
 # -- behavioural comparison ---------------------------------------------------------
@@ -548,7 +548,7 @@ def test_schema_and_validator_agree(schema: Dict[str, Any], mutations: Dict[str,
 def test_thirty_two_pools_and_no_more(schema: Dict[str, Any]) -> None:
     document = yaml.safe_load(VALID_PROFILE)
     pool = {"block_size": 64, "count": 1, "usage": ["message"]}  # deep-copied: shared lists dump as YAML aliases
-    document["pools"] = [{"name": f"p{i}", **copy.deepcopy(pool)} for i in range(validator.MAX_POOLS)]
+    document["pools"] = [{"name": f"p{i}", **copy.deepcopy(pool)} for i in range(limits.POOLS_MAX.value)]
     assert _validator_accepts(document)[0] and is_valid(schema, schema, document)
     document["pools"].append({"name": "one_more", **pool})
     assert not _validator_accepts(document)[0] and not is_valid(schema, schema, document)

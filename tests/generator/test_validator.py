@@ -8,7 +8,6 @@ written in the edited text) and that nothing else is reported.
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 from typing import Callable, List, Tuple
 
@@ -293,21 +292,6 @@ def test_errors_of_every_profile_are_reported(write_profile: Callable[..., Path]
         f"{first}:25:13: error: crypto.tag_size: must be <= 16 (got 17)",
         f"{second}:15:43: error: pools[1].count: must be > 0 (got 0)",
     ]
-
-
-def test_key_slot_limit_is_the_runtimes(write_profile: Callable[..., Path], cli: Callable[..., Run]) -> None:
-    """The runtime's init() refuses more than kMaxKeySlots key slots: the generator refuses exactly the same
-    (255 builds a layout, 256 is an error at its position), so no accepted profile boot-fails at init()."""
-    from conftest import REPO
-    from memplan import validator
-
-    key_slots = (REPO / "runtime" / "include" / "memplan" / "key_slots.hpp").read_text(encoding="utf-8")
-    runtime_limit = int(re.search(r"kMaxKeySlots = (\d+);", key_slots).group(1))  # type: ignore[union-attr]
-    assert validator.MAX_KEY_SLOTS == runtime_limit == 255
-    big = VALID_PROFILE.replace("  sram: 48KiB", "  sram: 256KiB").replace("    sram: {size: 128KiB}", "    sram: {size: 256KiB}")
-    assert cli("check", write_profile(big.replace("key_slots: 8", "key_slots: 255"))).code == 0
-    run = cli("check", write_profile(big.replace("key_slots: 8", "key_slots: 256")))
-    assert run.code == 1 and "sessions.key_slots: must be <= 255 (got 256)" in run.err
 
 
 def test_write_after_free_detection_defaults_to_pools_that_hold_secrets() -> None:

@@ -84,8 +84,8 @@ TEST_CASE("moved leases keep one owner", "[workspace]") {
 }
 
 TEST_CASE("init refuses buffers the aligned wipe cannot take, and changes nothing", "[workspace]") {
-  alignas(32) std::uint8_t storage[5 * 72 + 8] = {};
-  memplan::BasicWorkspace<memplan::NoLock> odd_size{storage, 20};  // not a multiple of 8
+  alignas(32) std::uint8_t storage[5 * 80 + 8] = {};
+  memplan::BasicWorkspace<memplan::NoLock> odd_size{storage, 24};  // a multiple of 8, not of an AES block
   CHECK(odd_size.init().error() == Error::InvalidArgument);
   memplan::BasicWorkspace<memplan::NoLock> misaligned{storage + 4, 64};  // 4 bytes past an 8-byte boundary
   CHECK(misaligned.init().error() == Error::InvalidArgument);
@@ -93,6 +93,6 @@ TEST_CASE("init refuses buffers the aligned wipe cannot take, and changes nothin
   CHECK(empty.init().error() == Error::InvalidArgument);
   CHECK_FALSE(odd_size.initialized());
   CHECK_FALSE(misaligned.initialized());
-  memplan::BasicWorkspace<memplan::NoLock> fine{storage + 8, 72};
+  memplan::BasicWorkspace<memplan::NoLock> fine{storage + 8, 80};
   CHECK(fine.init());
 }

@@ -19,6 +19,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "memplan/limits.hpp"
 #include "memplan/nonce_sequence.hpp"
 #include "memplan/span.hpp"
 
@@ -28,8 +29,8 @@ enum class AeadOpen : std::uint8_t { Ok, AuthenticationFailed, Failed };
 
 struct AesGcm {
   using Context = mbedtls_gcm_context;
-  static constexpr std::size_t kMinTag = 12;  // SP 800-38D 5.2.1.2: 96 bits and up for general use
-  static constexpr std::size_t kMaxTag = 16;
+  static constexpr std::size_t kMinTag = kMinGcmTagSize;  // SP 800-38D 5.2.1.2: 96 bits and up for general use
+  static constexpr std::size_t kMaxTag = kMaxGcmTagSize;
   // SP 800-38D 5.2.1.1: plaintext of at most 2^39 - 256 bits.
   static constexpr std::uint64_t kMaxPlaintext = (std::uint64_t{1} << 36) - 32;
 

@@ -7,12 +7,12 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "memplan/limits.hpp"
 #include "memplan/span.hpp"
 
 namespace memplan {
 
-inline constexpr std::size_t kMaxKeySlots = 255;  // SessionRecord::key_slot is a byte
-inline constexpr std::size_t kNoKeySlot = kMaxKeySlots;
+inline constexpr std::size_t kNoKeySlot = kMaxKeySlots;  // SessionRecord::key_slot is a byte
 
 template <class Backend>
 class KeySlots {

@@ -10,10 +10,10 @@
 #include <cstdint>
 #include <cstring>
 
+#include "memplan/limits.hpp"
+
 
 namespace memplan {
-
-inline constexpr std::size_t kNonceSize = 12;  // 96-bit IV only
 
 // A slot's counter state, kept in its SessionRecord.
 struct NonceCounter {
@@ -40,7 +40,8 @@ class NonceSequence {
   // A 12-byte nonce of fixed field + counter, a counter of 4 to 8 bytes (at
   // least 2^32 messages per key), at least one value reserved at a time.
   constexpr bool valid() const noexcept {
-    return fixed_size_ + counter_size_ == kNonceSize && counter_size_ >= 4 && counter_size_ <= 8 && reserve_ >= 1;
+    return fixed_size_ + counter_size_ == kNonceSize && counter_size_ >= kMinNonceCounterSize &&
+           counter_size_ <= kMaxNonceCounterSize && reserve_ >= 1;
   }
 
   // The first counter value never used: reaching it means the counter space

@@ -33,6 +33,7 @@
 #include <cstdint>
 #include <type_traits>
 
+#include "memplan/limits.hpp"
 #include "memplan/pool_state.hpp"
 #include "memplan/port/lock.hpp"
 #include "memplan/result.hpp"
@@ -71,7 +72,6 @@ struct PoolStats {
 template <class Lock>
 class BasicPool {
  public:
-  static constexpr std::uint32_t kMinBlockSize = 8;  // 8-byte aligned blocks, wiped and checked 8 bytes at a time
 
   constexpr BasicPool(const char* name, std::uint8_t* storage, std::uint32_t block_size,
                       std::uint32_t block_count, BlockGeneration* generations, std::uint16_t* links,
@@ -95,8 +95,8 @@ class BasicPool {
     typename Lock::Guard guard(lock_);
     if (initialized_) return Failure{Error::AlreadyInitialized, name_};
     if (storage_ == nullptr || generations_ == nullptr || links_ == nullptr || block_count_ == 0 ||
-        block_count_ > kMaxPoolBlocks || block_size_ < kMinBlockSize || block_size_ % kMinBlockSize != 0 ||
-        reinterpret_cast<std::uintptr_t>(storage_) % kMinBlockSize != 0 ||
+        block_count_ > kMaxPoolBlocks || block_size_ == 0 || block_size_ % kBlockSizeMultiple != 0 ||
+        block_size_ > kMaxBlockSize || reinterpret_cast<std::uintptr_t>(storage_) % kBlockSizeMultiple != 0 ||
         reinterpret_cast<std::uintptr_t>(generations_) % alignof(BlockGeneration) != 0 ||
         reinterpret_cast<std::uintptr_t>(links_) % alignof(std::uint16_t) != 0 ||
         static_cast<std::uint64_t>(block_size_) * block_count_ > SIZE_MAX) {

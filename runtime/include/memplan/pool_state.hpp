@@ -22,6 +22,8 @@
 
 #include <cstdint>
 
+#include "memplan/limits.hpp"
+
 #ifndef MEMPLAN_POOL_GENERATION_LIMIT
 // The even generation at which a block retires: 2^64 - 2 by default, after
 // 2^63 - 1 allocations. Test builds narrow it to drive a block past the end.
@@ -35,7 +37,6 @@ static_assert(kPoolGenerationLimit % 2 == 0 && kPoolGenerationLimit >= 2,
               "MEMPLAN_POOL_GENERATION_LIMIT must be an even generation of at least 2");
 
 // Blocks per pool: links are 16-bit and 0xFFFF means "no block".
-inline constexpr std::uint32_t kMaxPoolBlocks = 0xFFFFu;
 inline constexpr std::uint16_t kNoBlock = 0xFFFFu;
 
 struct BlockGeneration {

@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "memplan/buffer.hpp"
+#include "memplan/limits.hpp"
 #include "memplan/pool.hpp"
 
 namespace memplan {
@@ -20,6 +21,7 @@ class BasicPools {
   BasicPools& operator=(const BasicPools&) = delete;
 
   Status init() noexcept {
+    if (pools_ == nullptr || count_ == 0 || count_ > kMaxPools) return Failure{Error::InvalidArgument, "pools"};
     for (std::size_t i = 0; i + 1 < count_; ++i) {
       if (pools_[i]->block_size() > pools_[i + 1]->block_size())
         return Failure{Error::InvalidArgument, pools_[i]->name()};

@@ -26,6 +26,7 @@
 #include "memplan/aead_gcm.hpp"
 #include "memplan/buffer.hpp"
 #include "memplan/key_slots.hpp"
+#include "memplan/limits.hpp"
 #include "memplan/nonce_sequence.hpp"
 #include "memplan/pools.hpp"
 #include "memplan/port/lock.hpp"
@@ -63,7 +64,7 @@ class BasicSessionTable {
     {
       typename Lock::Guard guard(lock_);
       if (initialized_ || initializing_) return Failure{Error::AlreadyInitialized, "sessions"};
-      if (!policy_valid() || session_count_ == 0 || session_count_ > 0xFFFF || !key_slots_.valid() ||
+      if (!policy_valid() || session_count_ == 0 || session_count_ > kMaxSessions || !key_slots_.valid() ||
           records_ == nullptr) {
         return Failure{Error::InvalidArgument, "sessions"};
       }

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <utility>
 
+#include "memplan/limits.hpp"
 #include "memplan/port/lock.hpp"
 #include "memplan/result.hpp"
 #include "memplan/secure_wipe.hpp"
@@ -75,10 +76,10 @@ class BasicWorkspace {
   Status init() noexcept {
     typename Lock::Guard guard(lock_);
     if (initialized_) return Failure{Error::AlreadyInitialized, "workspace"};
-    // 8-byte aligned buffers of a multiple of 8 bytes: the cheap wipe's precondition
-    // (a generated layout's are cache-line aligned multiples of 16).
-    if (storage_ == nullptr || buffer_size_ == 0 || buffer_size_ % 8 != 0 ||
-        reinterpret_cast<std::uintptr_t>(storage_) % 8 != 0) {
+    // 8-byte aligned buffers of whole AES blocks: also the cheap wipe's
+    // precondition (a generated layout's are cache-line aligned).
+    if (storage_ == nullptr || buffer_size_ == 0 || buffer_size_ % kWorkspaceBufferMultiple != 0 ||
+        buffer_size_ > kMaxWorkspaceBuffer || reinterpret_cast<std::uintptr_t>(storage_) % 8 != 0) {
       return Failure{Error::InvalidArgument, "workspace"};
     }
     secure_wipe(storage_, buffer_size_ * kBuffers);
