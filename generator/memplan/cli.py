@@ -185,6 +185,14 @@ def _cmd_diff(args: argparse.Namespace) -> int:
     return EXIT_ERRORS if over else EXIT_OK
 
 
+def _cmd_schema(args: argparse.Namespace) -> int:
+    """The JSON Schema rendered from the validator's rules (profiles/profile.schema.json is this output)."""
+    from memplan.schema import text
+
+    sys.stdout.write(text())
+    return EXIT_OK
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="memplan", description="Static memory layouts for embedded cryptography.")
     parser.add_argument("--version", action="version", version=f"memplan {__version__}")
@@ -198,12 +206,17 @@ def _parser() -> argparse.ArgumentParser:
         ("name", "print a profile's name (for build systems)", _args_name, _cmd_name),
         ("check-elf", "check a linked image against its profile", _args_check_elf, _cmd_check_elf),
         ("diff", "compare two budget.json reports", _args_diff, _cmd_diff),
+        ("schema", "print the JSON Schema of a profile (for editors)", _args_none, _cmd_schema),
     ]
     for name, help_text, add_arguments, handler in table:
         sub = commands.add_parser(name, help=help_text, description=help_text)
         add_arguments(sub)
         sub.set_defaults(handler=handler)
     return parser
+
+
+def _args_none(p: argparse.ArgumentParser) -> None:
+    del p  # the command takes no arguments
 
 
 def _args_generate(p: argparse.ArgumentParser) -> None:

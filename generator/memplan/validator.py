@@ -1,7 +1,8 @@
 """Schema-1 validation: every key typed and range-checked, all errors at once.
 
-The rules here are the single source of truth; `profiles/profile.schema.json`
-describes the same rules for editors, and a test keeps the two in step.
+Keys, ranges, choices and patterns come from rules.py (the same tree
+`memplan schema` renders for editors); what a schema cannot say (references
+between keys, budgets against regions, generated-name clashes) is checked here.
 """
 
 from __future__ import annotations
@@ -9,36 +10,19 @@ from __future__ import annotations
 import re
 from typing import Callable, Dict, List, Optional, Tuple
 
-from memplan import PROFILE_SCHEMA, limits, names
+from memplan import PROFILE_SCHEMA, limits, names, rules
 from memplan.diagnostics import Diagnostic, Position, ProfileError
 from memplan.loader import YList, YMap, YNode, YScalar, load_file
-from memplan.model import AEADS, CORES, USAGES, Crypto, PoolSpec, Profile, Sessions, Target, Workspace
+from memplan.model import AEADS, Crypto, PoolSpec, Profile, Sessions, Target, Workspace
 from memplan.reserved import CPP_KEYWORDS, LIBRARY_MACROS, RESERVED_IDENTIFIER
 
-NAME_RE = re.compile(r"^[a-z_][a-z0-9_]*$")  # profile names become namespaces and file names
-IDENT_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-SIZE_RE = re.compile(r"^\s*([0-9]+)\s*(B|KiB|MiB)?\s*$")
-# The description is printed into a `//` comment of the header: one line, no control characters.
-# Bidirectional controls (U+202A..U+202E, U+2066..U+2069) are refused too: they
-# make a comment read differently from what compiles, and g++ -Wbidi-chars warns.
+NAME_RE = re.compile(rules.NAME_PATTERN)
+IDENT_RE = re.compile(rules.IDENTIFIER_PATTERN)
+SIZE_RE = re.compile(rules.SIZE_PATTERN)
+DESCRIPTION_RE = re.compile(rules.DESCRIPTION_PATTERN)
+RESERVED_NAME_RE = re.compile(rules.RESERVED_NAME_PATTERN)
 _SURROGATE_RE = re.compile("[\ud800-\udfff]")
-DESCRIPTION_RE = re.compile(r"^[^\x00-\x08\x0a-\x1f\x7f\u202a-\u202e\u2066-\u2069]*$")
-UNITS = {None: 1, "B": 1, "KiB": 1024, "MiB": 1024 * 1024}
-# Limits (limits.py states each once, with its reason; the runtime enforces the same numbers).
-MAX_NAME = limits.NAME_LENGTH_MAX.value
-MAX_REGION_SIZE = limits.REGION_SIZE_MAX.value
-# C++ names the generated header already uses inside the profile namespace.
-RESERVED = {"memory", "Memory", "config", "SessionSlot", "pools", "workspace", "sessions", "key_slots"}
-# Profile names become `namespace memplan::<name>`: they must not be a name the
-# runtime already declares in namespace memplan (functions, namespaces), nor
-# `std` or `memplan`, or the header would not compile.
-RUNTIME_NAMES = {"std", "memplan", "detail", "abi", "to_string", "secure_wipe", "secure_wipe_aligned8", "usage_bit", "init_layout",
-                 "mbedtls_calloc_calls", "posix_file_system"}
-# Reserved for the implementation (C++ [lex.name]) and mbedTLS's own names.
-RESERVED_NAME_RE = re.compile(r"__|^mbedtls_|^psa_")
-
-TOP_KEYS = ("schema", "name", "description", "target", "budget", "pools", "sessions", "workspace", "crypto")
-REQUIRED_TOP = ("schema", "name", "target", "budget", "pools", "sessions", "workspace", "crypto")
+MAX_NAME = rules.MAX_NAME
 
 
 def parse_size(text: str) -> Optional[int]:
@@ -46,7 +30,7 @@ def parse_size(text: str) -> Optional[int]:
     match = SIZE_RE.match(text)
     if not match:
         return None
-    return int(match.group(1)) * UNITS[match.group(2)]
+    return int(match.group(1)) * rules.SIZE_UNITS[match.group(2)]
 
 
 class _Checker:
@@ -167,7 +151,7 @@ def _position_of(node: Optional[YNode], fallback: Position) -> Position:
 def validate(tree: YNode, filename: str) -> Profile:
     """Returns the typed profile or raises ProfileError listing every problem."""
     c = _Checker(filename)
-    root = c.mapping(tree, "", TOP_KEYS, REQUIRED_TOP)
+    root = c.mapping(tree, "", *rules.keys(""))
     if root is None:
         raise ProfileError(c.errors)
 
@@ -206,16 +190,16 @@ def validate(tree: YNode, filename: str) -> Profile:
     pools = _pools(c, c.child(root, "pools"), region_ref, crypto)
 
     sessions_node = c.child(root, "sessions")
-    sessions_map = c.mapping(sessions_node, "sessions", ("count", "key_slots", "region"), ("count", "key_slots")) if sessions_node else None
-    count = c.integer(c.child(sessions_map, "count"), "sessions.count", 1, limits.SESSIONS_MAX.value)
-    key_slots = c.integer(c.child(sessions_map, "key_slots"), "sessions.key_slots", 1, limits.KEY_SLOTS_MAX.value)
+    sessions_map = c.mapping(sessions_node, "sessions", *rules.keys("sessions")) if sessions_node else None
+    count = c.integer(c.child(sessions_map, "count"), "sessions.count", *rules.bounds("sessions.count"))
+    key_slots = c.integer(c.child(sessions_map, "key_slots"), "sessions.key_slots", *rules.bounds("sessions.key_slots"))
     sessions_region = region_ref(c.child(sessions_map, "region"), "sessions.region")
 
     workspace_node = c.child(root, "workspace")
-    workspace_map = c.mapping(workspace_node, "workspace", ("buffer_size", "region"), ("buffer_size",)) if workspace_node else None
+    workspace_map = c.mapping(workspace_node, "workspace", *rules.keys("workspace")) if workspace_node else None
     buffer_node = c.child(workspace_map, "buffer_size")
-    multiple = limits.WORKSPACE_BUFFER_MULTIPLE.value
-    buffer_size = c.size(buffer_node, "workspace.buffer_size", multiple, limits.WORKSPACE_BUFFER_MAX.value)
+    multiple = rules.multiple("workspace.buffer_size")
+    buffer_size = c.size(buffer_node, "workspace.buffer_size", *rules.bounds("workspace.buffer_size"))
     if buffer_size is not None and buffer_size % multiple != 0:
         c.error(_position_of(buffer_node, root.position), "workspace.buffer_size",
                 f"must be a multiple of {multiple}, the AES block size (got {buffer_size})")
@@ -258,10 +242,10 @@ def validate(tree: YNode, filename: str) -> Profile:
 def _target(c: _Checker, node: Optional[YNode]) -> Optional[Target]:
     if node is None:
         return None
-    m = c.mapping(node, "target", ("core", "cache_line", "regions"), ("core", "cache_line", "regions"))
-    core = c.choice(c.child(m, "core"), "target.core", CORES)
+    m = c.mapping(node, "target", *rules.keys("target"))
+    core = c.choice(c.child(m, "core"), "target.core", rules.choices("target.core"))
     line_node = c.child(m, "cache_line")
-    cache_line = c.integer(line_node, "target.cache_line", limits.CACHE_LINE_MIN.value, limits.CACHE_LINE_MAX.value)
+    cache_line = c.integer(line_node, "target.cache_line", *rules.bounds("target.cache_line"))
     if cache_line is not None and cache_line & (cache_line - 1):
         c.error(_position_of(line_node, node.position), "target.cache_line", f"must be a power of two (got {cache_line})")
         cache_line = None
@@ -282,8 +266,8 @@ def _target(c: _Checker, node: Optional[YNode]) -> Optional[Target]:
                     c.error(key_pos, path, f"a region name must match {IDENT_RE.pattern} (got {region!r})")
                     ok = False
                     continue
-                spec = c.mapping(value, path, ("size",), ("size",))
-                size = c.size(c.child(spec, "size"), f"{path}.size", 1, MAX_REGION_SIZE)
+                spec = c.mapping(value, path, *rules.keys(path))
+                size = c.size(c.child(spec, "size"), f"{path}.size", *rules.bounds(f"{path}.size"))
                 if size is None:
                     ok = False
                 else:
@@ -307,7 +291,7 @@ def _budget(c: _Checker, node: Optional[YNode], regions: Dict[str, int]) -> Opti
             c.error(key_pos, path, f"unknown region {region!r} (target.regions has: {', '.join(regions)})")
             ok = False
             continue
-        size = c.size(value, path, 1, MAX_REGION_SIZE)
+        size = c.size(value, path, *rules.bounds(path))
         if size is None:
             ok = False
             continue
@@ -322,17 +306,15 @@ def _budget(c: _Checker, node: Optional[YNode], regions: Dict[str, int]) -> Opti
 def _crypto(c: _Checker, node: Optional[YNode]) -> Optional[Crypto]:
     if node is None:
         return None
-    keys = ("aead", "tag_size", "nonce", "rotation", "max_security_violations")
-    m = c.mapping(node, "crypto", keys, keys)
-    aead = c.choice(c.child(m, "aead"), "crypto.aead", tuple(AEADS))
-    tag_size = c.integer(c.child(m, "tag_size"), "crypto.tag_size", limits.GCM_TAG_MIN.value, limits.GCM_TAG_MAX.value)
+    m = c.mapping(node, "crypto", *rules.keys("crypto"))
+    aead = c.choice(c.child(m, "aead"), "crypto.aead", rules.choices("crypto.aead"))
+    tag_size = c.integer(c.child(m, "tag_size"), "crypto.tag_size", *rules.bounds("crypto.tag_size"))
     nonce_node = c.child(m, "nonce")
-    nonce_keys = ("fixed_size", "counter_size", "reserve")
-    nm = c.mapping(nonce_node, "crypto.nonce", nonce_keys, nonce_keys) if nonce_node is not None else None
+    nm = c.mapping(nonce_node, "crypto.nonce", *rules.keys("crypto.nonce")) if nonce_node is not None else None
     nonce_bytes = limits.NONCE_BYTES.value
-    fixed = c.integer(c.child(nm, "fixed_size"), "crypto.nonce.fixed_size", 0, nonce_bytes - limits.NONCE_COUNTER_MIN.value)
+    fixed = c.integer(c.child(nm, "fixed_size"), "crypto.nonce.fixed_size", *rules.bounds("crypto.nonce.fixed_size"))
     counter_node = c.child(nm, "counter_size")
-    counter = c.integer(counter_node, "crypto.nonce.counter_size", limits.NONCE_COUNTER_MIN.value, limits.NONCE_COUNTER_MAX.value)
+    counter = c.integer(counter_node, "crypto.nonce.counter_size", *rules.bounds("crypto.nonce.counter_size"))
     if fixed is not None and counter is not None and fixed + counter != nonce_bytes and nonce_node is not None:
         c.error(
             nonce_node.position,
@@ -340,15 +322,17 @@ def _crypto(c: _Checker, node: Optional[YNode]) -> Optional[Crypto]:
             f"fixed_size + counter_size must be {nonce_bytes} bytes, a 96-bit IV (got {fixed} + {counter} = {fixed + counter})",
         )
         fixed = None
-    counter_max = (1 << (8 * counter)) - 1 if counter is not None else (1 << 64) - 1
-    reserve = c.integer(c.child(nm, "reserve"), "crypto.nonce.reserve", 1, min(counter_max, limits.NONCE_RESERVE_MAX.value))
-    rotation_node = c.child(m, "rotation")
-    rm = c.mapping(rotation_node, "crypto.rotation", ("max_messages", "max_age_s"), ("max_messages", "max_age_s")) if rotation_node is not None else None
     # The last counter value is never used, so a key seals at most counter_max messages.
-    max_messages = c.integer(c.child(rm, "max_messages"), "crypto.rotation.max_messages", 1, counter_max)
-    max_age_s = c.integer(c.child(rm, "max_age_s"), "crypto.rotation.max_age_s", 1, limits.MAX_AGE_S_MAX.value)
-    violations = c.integer(c.child(m, "max_security_violations"), "crypto.max_security_violations", 1,
-                           limits.SECURITY_VIOLATIONS_MAX.value)
+    messages_low, messages_high = rules.bounds("crypto.rotation.max_messages")
+    counter_max = rules.counter_max(counter) if counter is not None else messages_high
+    reserve_low, reserve_high = rules.bounds("crypto.nonce.reserve")
+    reserve = c.integer(c.child(nm, "reserve"), "crypto.nonce.reserve", reserve_low, min(counter_max, reserve_high))
+    rotation_node = c.child(m, "rotation")
+    rm = c.mapping(rotation_node, "crypto.rotation", *rules.keys("crypto.rotation")) if rotation_node is not None else None
+    max_messages = c.integer(c.child(rm, "max_messages"), "crypto.rotation.max_messages", messages_low, min(counter_max, messages_high))
+    max_age_s = c.integer(c.child(rm, "max_age_s"), "crypto.rotation.max_age_s", *rules.bounds("crypto.rotation.max_age_s"))
+    violations = c.integer(c.child(m, "max_security_violations"), "crypto.max_security_violations",
+                           *rules.bounds("crypto.max_security_violations"))
     values = (aead, tag_size, fixed, counter, reserve, max_messages, max_age_s, violations)
     if any(v is None for v in values):
         return None
@@ -365,15 +349,17 @@ def _pools(c: _Checker, node: Optional[YNode], region_ref: Callable[[Optional[YN
     if not node.items:
         c.error(node.position, "pools", "must list at least one pool")
         return None
-    if len(node.items) > limits.POOLS_MAX.value:
-        c.error(node.position, "pools", f"at most {limits.POOLS_MAX.value} pools (got {len(node.items)})")
+    pools_rule = rules.at("pools")
+    assert isinstance(pools_rule, rules.ListOf) and pools_rule.max_items is not None
+    if len(node.items) > pools_rule.max_items:
+        c.error(node.position, "pools", f"at most {pools_rule.max_items} pools (got {len(node.items)})")
         return None
     pools: List[PoolSpec] = []
     names: Dict[str, int] = {}
     ok = True
     for index, item in enumerate(node.items):
         path = f"pools[{index}]"
-        m = c.mapping(item, path, ("name", "block_size", "count", "usage", "region", "detect_write_after_free"), ("name", "block_size", "count", "usage"))
+        m = c.mapping(item, path, *rules.keys(path))
         name_node = c.child(m, "name")
         name = c.identifier(name_node, f"{path}.name", NAME_RE, "a pool name")
         if name is not None and name_node is not None:
@@ -383,17 +369,18 @@ def _pools(c: _Checker, node: Optional[YNode], region_ref: Callable[[Optional[YN
             else:
                 names[name] = index
         block_node = c.child(m, "block_size")
-        block_size = c.size(block_node, f"{path}.block_size", 1, limits.BLOCK_SIZE_MAX.value)
-        multiple = limits.BLOCK_SIZE_MULTIPLE.value
+        block_size = c.size(block_node, f"{path}.block_size", *rules.bounds(f"{path}.block_size"))
+        multiple = rules.multiple(f"{path}.block_size")
         if block_size is not None and block_node is not None and block_size % multiple != 0:
             # Pools wipe and check blocks 8 bytes at a time, and blocks hold any scalar type.
             c.error(block_node.position, f"{path}.block_size", f"must be a multiple of {multiple} (got {block_size})")
             block_size = None
         count_node = c.child(m, "count")
-        count = c.integer(count_node, f"{path}.count", 1, limits.BLOCK_COUNT_MAX.value)
-        if count is not None and block_size is not None and count_node is not None and count * block_size > MAX_REGION_SIZE:
+        count = c.integer(count_node, f"{path}.count", *rules.bounds(f"{path}.count"))
+        most = limits.REGION_SIZE_MAX.value
+        if count is not None and block_size is not None and count_node is not None and count * block_size > most:
             c.error(count_node.position, f"{path}.count", f"{count} blocks of {block_size} B are {count * block_size} B, more than a 32-bit "
-                                                          f"size holds ({MAX_REGION_SIZE} B): a Cortex-M core cannot address the array")
+                                                          f"size holds ({most} B): a Cortex-M core cannot address the array")
             count = None
         usage = _usage(c, c.child(m, "usage"), f"{path}.usage")
         if usage is not None and block_size is not None and crypto is not None:
@@ -456,12 +443,12 @@ def _usage(c: _Checker, node: Optional[YNode], path: str) -> Optional[Tuple[str,
     if node is None:
         return None
     if not isinstance(node, YList) or not node.items:
-        c.error(node.position, path, f"must be a non-empty list of: {', '.join(USAGES)}")
+        c.error(node.position, path, f"must be a non-empty list of: {', '.join(rules.choices(path))}")
         return None
     seen: List[str] = []
     ok = True
     for i, item in enumerate(node.items):
-        value = c.choice(item, f"{path}[{i}]", USAGES)
+        value = c.choice(item, f"{path}[{i}]", rules.choices(path))
         if value is None:
             ok = False
         elif value in seen:
@@ -507,10 +494,10 @@ def _profile_name(c: _Checker, root: YMap) -> Optional[str]:
     if name is not None and RESERVED_NAME_RE.search(name):
         c.error(_position_of(name_node, root.position), "name", f"{name!r} is reserved (a double underscore, or mbedTLS's prefix)")
         name = None
-    if name is not None and name in RUNTIME_NAMES:
+    if name is not None and name in rules.RUNTIME_NAMES:
         c.error(_position_of(name_node, root.position), "name", f"{name!r} is a name the memplan runtime already uses")
         name = None
-    if name is not None and name in RESERVED:
+    if name is not None and name in rules.HEADER_NAMES:
         c.error(_position_of(name_node, root.position), "name", f"{name!r} is reserved by the generated header")
         name = None
     if name is not None and name in LIBRARY_MACROS:

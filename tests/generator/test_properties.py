@@ -36,7 +36,8 @@ from memplan.planner import plan, plan_for_abi
 from memplan.names import OUTPUT_FILES
 from memplan.target_abi import COMPILER_BY_CORE
 from memplan.reserved import CPP_KEYWORDS, LIBRARY_MACROS
-from memplan.validator import RESERVED, RUNTIME_NAMES, validate
+from memplan.rules import HEADER_NAMES, RUNTIME_NAMES
+from memplan.validator import validate
 from test_planner import _check_region
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -116,7 +117,7 @@ def test_corrupted_valid_profile_fails_cleanly(position: int, insert: str) -> No
 
 def _usable_name(name: str) -> bool:
     """What the validator accepts as a name, and as a part of the C++ names it generates."""
-    return (name not in CPP_KEYWORDS and name not in LIBRARY_MACROS and name not in RESERVED and name not in RUNTIME_NAMES
+    return (name not in CPP_KEYWORDS and name not in LIBRARY_MACROS and name not in HEADER_NAMES and name not in RUNTIME_NAMES
             and "__" not in name and not name.endswith("_"))
 
 

@@ -1,0 +1,273 @@
+"""The shape of a profile, as data: every key, which are required, and each
+value's type, range, choices or pattern.
+
+The validator takes its keys, ranges and choices from here (by key path), and
+`memplan schema` renders the JSON Schema for editors from the same tree
+(schema.py; profiles/profile.schema.json is that output, golden-tested).
+What a schema cannot say (a region reference naming a region, budgets
+against regions, names that paste into the same symbol, key and nonce pools
+big enough) the validator checks alone; `CROSS_CHECKS` lists it for the
+schema's description.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Dict, FrozenSet, Optional, Tuple, Union
+
+from memplan import PROFILE_SCHEMA, limits
+from memplan.model import AEADS, CORES, USAGES
+from memplan.reserved import CPP_KEYWORDS, LIBRARY_MACROS
+
+# Profile and pool names become namespaces, directories and parts of C++
+# names; region names are also the linker script's MEMORY names.
+NAME_PATTERN = r"^[a-z_][a-z0-9_]*$"
+IDENTIFIER_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
+SIZE_PATTERN = r"^\s*([0-9]+)\s*(B|KiB|MiB)?\s*$"
+SIZE_UNITS = {None: 1, "B": 1, "KiB": 1024, "MiB": 1024 * 1024}
+# One line, printed into a `//` comment of the header: no control characters, and no
+# bidirectional controls (U+202A..U+202E, U+2066..U+2069), which make a comment read
+# differently from what compiles.
+DESCRIPTION_PATTERN = r"^[^\x00-\x08\x0a-\x1f\x7f\u202a-\u202e\u2066-\u2069]*$"
+# Reserved for the implementation (C++ [lex.name]) and mbedTLS's own names.
+RESERVED_NAME_PATTERN = r"__|^mbedtls_|^psa_"
+# A profile name becomes `namespace memplan::<name>`: not a name the runtime
+# declares in namespace memplan, nor one the header declares inside it.
+RUNTIME_NAMES = frozenset({"std", "memplan", "detail", "abi", "to_string", "secure_wipe", "secure_wipe_aligned8", "usage_bit",
+                           "init_layout", "mbedtls_calloc_calls", "posix_file_system"})
+HEADER_NAMES = frozenset({"memory", "Memory", "config", "SessionSlot", "pools", "workspace", "sessions", "key_slots"})
+
+
+@dataclass(frozen=True)
+class Integer:
+    low: int
+    high: int
+    description: str = ""
+    powers_of_two: bool = False
+
+
+@dataclass(frozen=True)
+class Size:
+    """Bytes: an integer, or a string with a unit (B, KiB, MiB)."""
+
+    low: int
+    high: int
+    description: str = ""
+    multiple: int = 1
+
+
+@dataclass(frozen=True)
+class Choice:
+    choices: Tuple[str, ...]
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Name:
+    pattern: str
+    description: str = ""
+    refused: FrozenSet[str] = frozenset()  # keywords, macros, names already taken
+    refused_pattern: str = ""
+
+
+@dataclass(frozen=True)
+class Text:
+    pattern: str
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Boolean:
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Constant:
+    value: int
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Mapping:
+    keys: Dict[str, "Rule"]
+    required: Tuple[str, ...]
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class MappingOf:
+    """Keys named by the profile (regions), each with the same value rule."""
+
+    key: Name
+    value: "Rule"
+    min_entries: int = 0
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class ListOf:
+    item: "Rule"
+    min_items: int
+    max_items: Optional[int] = None
+    unique: bool = False
+    description: str = ""
+
+
+Rule = Union[Integer, Size, Choice, Name, Text, Boolean, Constant, Mapping, MappingOf, ListOf]
+
+MAX_NAME = limits.NAME_LENGTH_MAX.value
+REGION_SIZE = Size(1, limits.REGION_SIZE_MAX.value)
+REGION_NAME = Name(IDENTIFIER_PATTERN, "A RAM region, named as in the linker script's MEMORY.")
+REGION_REFERENCE = Name(IDENTIFIER_PATTERN, "A region of target.regions (default: the first).")
+POOL_NAME = Name(NAME_PATTERN, "Part of the pool's C++ names (pool_<name>, ...).", CPP_KEYWORDS)
+PROFILE_NAME = Name(NAME_PATTERN, "C++ namespace memplan::<name> and output directory name.",
+                    CPP_KEYWORDS | LIBRARY_MACROS | RUNTIME_NAMES | HEADER_NAMES, RESERVED_NAME_PATTERN)
+
+# The nonce: fixed field + counter = the IV; the counter's width bounds the messages per key.
+NONCE_COUNTER_SIZES = tuple(range(limits.NONCE_COUNTER_MIN.value, limits.NONCE_COUNTER_MAX.value + 1))
+
+
+def counter_max(counter_size: int) -> int:
+    """The counter values a key may use: the last value of the counter is never used."""
+    return (1 << (8 * counter_size)) - 1
+
+
+PROFILE = Mapping(
+    {
+        "schema": Constant(PROFILE_SCHEMA, "Profile schema version."),
+        "name": PROFILE_NAME,
+        "description": Text(DESCRIPTION_PATTERN, "One line, printed into the generated files' comments."),
+        "target": Mapping(
+            {
+                "core": Choice(CORES),
+                "cache_line": Integer(limits.CACHE_LINE_MIN.value, limits.CACHE_LINE_MAX.value,
+                                      "Power of two; the alignment of hot structures.", powers_of_two=True),
+                "regions": MappingOf(REGION_NAME, Mapping({"size": REGION_SIZE}, ("size",)), 1,
+                                     "RAM regions, named as in the linker script's MEMORY."),
+            },
+            ("core", "cache_line", "regions"),
+        ),
+        "budget": MappingOf(REGION_REFERENCE, REGION_SIZE, 0,
+                            "Bytes the layout may take per region (each key a region of target.regions)."),
+        "pools": ListOf(
+            Mapping(
+                {
+                    "name": POOL_NAME,
+                    "block_size": Size(1, limits.BLOCK_SIZE_MAX.value, "Bytes per block.", limits.BLOCK_SIZE_MULTIPLE.value),
+                    "count": Integer(1, limits.BLOCK_COUNT_MAX.value, "Blocks in the pool."),
+                    "usage": ListOf(Choice(USAGES), 1, None, True, "What the pool's blocks may hold."),
+                    "region": REGION_REFERENCE,
+                    "detect_write_after_free": Boolean(
+                        "Hand out a free block only after it reads as wiped: a write through a stale pointer is "
+                        "counted as a security violation and wiped before the next owner sees it. Default: true "
+                        "when usage includes key or nonce."),
+                },
+                ("name", "block_size", "count", "usage"),
+            ),
+            1, limits.POOLS_MAX.value, description="Fixed-block size classes.",
+        ),
+        "sessions": Mapping(
+            {
+                "count": Integer(1, limits.SESSIONS_MAX.value, "Session records."),
+                "key_slots": Integer(1, limits.KEY_SLOTS_MAX.value, "Expanded keys (AEAD contexts)."),
+                "region": REGION_REFERENCE,
+            },
+            ("count", "key_slots"),
+        ),
+        "workspace": Mapping(
+            {
+                "buffer_size": Size(limits.WORKSPACE_BUFFER_MULTIPLE.value, limits.WORKSPACE_BUFFER_MAX.value,
+                                    "Bytes per buffer (five buffers), whole AES blocks.",
+                                    limits.WORKSPACE_BUFFER_MULTIPLE.value),
+                "region": REGION_REFERENCE,
+            },
+            ("buffer_size",),
+        ),
+        "crypto": Mapping(
+            {
+                "aead": Choice(tuple(AEADS)),
+                "tag_size": Integer(limits.GCM_TAG_MIN.value, limits.GCM_TAG_MAX.value, "Tag bytes (SP 800-38D)."),
+                "nonce": Mapping(
+                    {
+                        "fixed_size": Integer(0, limits.NONCE_BYTES.value - limits.NONCE_COUNTER_MIN.value,
+                                              "Bytes of the device's fixed field."),
+                        "counter_size": Integer(limits.NONCE_COUNTER_MIN.value, limits.NONCE_COUNTER_MAX.value,
+                                                "Bytes of the counter; fixed_size + counter_size is the IV."),
+                        "reserve": Integer(1, limits.NONCE_RESERVE_MAX.value,
+                                           "Counter values reserved ahead in the nonce store (at most the counter's values)."),
+                    },
+                    ("fixed_size", "counter_size", "reserve"),
+                    f"fixed_size + counter_size is {limits.NONCE_BYTES.value} bytes, a 96-bit IV.",
+                ),
+                "rotation": Mapping(
+                    {
+                        "max_messages": Integer(1, counter_max(limits.NONCE_COUNTER_MAX.value),
+                                                "Messages per key; at most 2^(8 * counter_size) - 1."),
+                        "max_age_s": Integer(1, limits.MAX_AGE_S_MAX.value, "Seconds per key."),
+                    },
+                    ("max_messages", "max_age_s"),
+                ),
+                "max_security_violations": Integer(1, limits.SECURITY_VIOLATIONS_MAX.value, "Failed opens before lockout."),
+            },
+            ("aead", "tag_size", "nonce", "rotation", "max_security_violations"),
+        ),
+    },
+    ("schema", "name", "target", "budget", "pools", "sessions", "workspace", "crypto"),
+)
+
+# What the validator checks beyond the shape, for the schema's description.
+CROSS_CHECKS = (
+    "region references must name a key of target.regions",
+    "every region holding part of the layout needs a budget no larger than the region",
+    "pool names are unique and do not paste into a generated symbol another pool or region name also makes, "
+    "nor into a reserved identifier or a library macro",
+    "a key pool's blocks hold a whole AES key and a nonce pool's blocks a whole nonce",
+    "size strings obey the same ranges as integers",
+    "a description does not end in a backslash and holds no '*/' nor a lone surrogate",
+    "YAML aliases, merge keys, custom tags, duplicate keys and YAML 1.1 number forms are refused",
+)
+
+
+def at(path: str) -> Rule:
+    """The rule of a key path ('pools[3].count', 'target.regions.sram.size'); list
+    indices and region names select the list's item and the mapping's value."""
+    rule: Rule = PROFILE
+    for part in re.findall(r"[^.\[\]]+|\[\d*\]", path):
+        if isinstance(rule, ListOf) and part.startswith("["):
+            rule = rule.item
+        elif isinstance(rule, MappingOf):
+            rule = rule.value
+        elif isinstance(rule, Mapping) and part in rule.keys:
+            rule = rule.keys[part]
+        else:
+            raise KeyError(path)
+    return rule
+
+
+def keys(path: str) -> Tuple[Tuple[str, ...], Tuple[str, ...]]:
+    """(allowed, required) keys of the mapping at `path` ('' for the document)."""
+    rule = PROFILE if path == "" else at(path)
+    assert isinstance(rule, Mapping), path
+    return tuple(rule.keys), rule.required
+
+
+def bounds(path: str) -> Tuple[int, int]:
+    """(low, high) of the integer or size at `path`."""
+    rule = at(path)
+    assert isinstance(rule, (Integer, Size)), path
+    return rule.low, rule.high
+
+
+def choices(path: str) -> Tuple[str, ...]:
+    rule = at(path)
+    if isinstance(rule, ListOf):
+        rule = rule.item
+    assert isinstance(rule, Choice), path
+    return rule.choices
+
+
+def multiple(path: str) -> int:
+    rule = at(path)
+    assert isinstance(rule, Size), path
+    return rule.multiple
