@@ -1,5 +1,5 @@
-# Builds the part of mbedTLS 3.6 that memplan uses (AES, GCM and their
-# platform glue) from source, with memplan's own configuration header, for
+# Builds the part of mbedTLS 3.6 that memplan uses (AES-GCM, AES-CCM,
+# ChaCha20-Poly1305 and their platform glue) from source, with memplan's own configuration header, for
 # whatever compiler the project uses (host or arm-none-eabi). A system
 # mbedTLS is never used: its configuration (MBEDTLS_CIPHER_C, heap) differs.
 #
@@ -30,7 +30,8 @@ endif()
 if(NOT TARGET memplan_mbedcrypto)
   set(_lib "${MEMPLAN_MBEDTLS_SOURCE_DIR}/library")
   add_library(memplan_mbedcrypto STATIC
-    ${_lib}/aes.c ${_lib}/aesni.c ${_lib}/aesce.c ${_lib}/gcm.c ${_lib}/block_cipher.c
+    ${_lib}/aes.c ${_lib}/aesni.c ${_lib}/aesce.c ${_lib}/gcm.c ${_lib}/ccm.c ${_lib}/block_cipher.c
+    ${_lib}/chacha20.c ${_lib}/poly1305.c ${_lib}/chachapoly.c
     ${_lib}/platform.c ${_lib}/platform_util.c ${_lib}/constant_time.c
     ${CMAKE_CURRENT_LIST_DIR}/mbedtls/memplan_mbedtls_heap.c)
   add_library(memplan::mbedcrypto ALIAS memplan_mbedcrypto)

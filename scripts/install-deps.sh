@@ -18,7 +18,7 @@ log() { printf 'install-deps: %s\n' "$*" >&2; }
 apt_packages=(
   build-essential cmake ninja-build git pkg-config bzip2 xz-utils dpkg-dev
   python3 python3-jinja2 python3-yaml python3-pyelftools python3-pytest
-  python3-hypothesis python3-coverage python3-jsonschema python3-pip python3-venv python3-setuptools python3-wheel
+  python3-hypothesis python3-coverage python3-jsonschema python3-cryptography python3-pip python3-venv python3-setuptools python3-wheel
   flake8 mypy gcovr
   gcc-arm-none-eabi libnewlib-arm-none-eabi libstdc++-arm-none-eabi-newlib
   binutils-arm-none-eabi qemu-system-arm gdb-multiarch

@@ -1,4 +1,6 @@
-/* mbedTLS configuration for memplan: AES-GCM and nothing else.
+/* mbedTLS configuration for memplan: the AEADs a profile can choose (AES-GCM,
+ * AES-CCM, ChaCha20-Poly1305) and nothing else. A product links only the
+ * modules its AEAD calls (a static library and --gc-sections).
  *
  * MBEDTLS_CIPHER_C stays off on purpose: with it, mbedtls_gcm_setkey()
  * allocates a cipher context with calloc; without it mbedTLS 3.6 selects
@@ -10,6 +12,10 @@
 
 #define MBEDTLS_AES_C
 #define MBEDTLS_GCM_C
+#define MBEDTLS_CCM_C
+#define MBEDTLS_CHACHA20_C
+#define MBEDTLS_POLY1305_C
+#define MBEDTLS_CHACHAPOLY_C
 #define MBEDTLS_PLATFORM_C
 /* Every allocation goes to memplan's calloc, which counts the call and fails:
  * a hidden heap use is an error at run time, never a silent allocation. */

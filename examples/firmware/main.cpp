@@ -79,12 +79,12 @@ class RamFlash final : public memplan::Flash {
 RamFlash flash_part;
 memplan::FlashNonceStore<layout::config::session_count> nonce_store(flash_part);
 TickClock clock_port;
-const std::uint8_t device_id[4] = {0x4D, 0x50, 0x4C, 0x4E};  // would come from the part's unique ID
-memplan::FixedIdentity identity(device_id, sizeof device_id);
+const std::uint8_t device_id[8] = {0x4D, 0x50, 0x4C, 0x4E, 0x31, 0x32, 0x33, 0x34};  // would come from the part's unique ID
+memplan::FixedIdentity identity(device_id, layout::crypto_policy.nonce_fixed_size);
 
 std::uint8_t message[layout::config::workspace_buffer_size];
 
-void exercise_session(memplan::SessionTable& sessions, memplan::SessionHandle session, std::uint32_t seed) {
+void exercise_session(layout::SessionTable& sessions, memplan::SessionHandle session, std::uint32_t seed) {
   const std::size_t sizes[] = {1, 16, 64, layout::config::workspace_buffer_size / 2,
                                layout::config::workspace_buffer_size};
   const std::uint8_t aad[8] = {'m', 'e', 'm', 'p', 'l', 'a', 'n', 0};
@@ -96,7 +96,7 @@ void exercise_session(memplan::SessionTable& sessions, memplan::SessionHandle se
     if (!sealed) continue;
     auto& m = sealed.value();
     check(m.data.size() == size + layout::config::tag_size, "sealed size");
-    check(std::memcmp(m.nonce, device_id, 4) == 0, "nonce fixed field");
+    check(std::memcmp(m.nonce, device_id, layout::crypto_policy.nonce_fixed_size) == 0, "nonce fixed field");
     auto opened = sessions.open(session, m.nonce, {aad, sizeof aad}, m.data.span());
     check(opened.has_value(), "open");
     if (opened) check(std::memcmp(opened.value().data(), message, size) == 0, "round trip");
@@ -228,10 +228,17 @@ int main() {
   for (const auto& span : layout::storage_spans) {
     bool metadata = false;  // pool metadata is set up, not zero: health_check() below reads it
     for (std::size_t p = 0; p < layout::pools.size(); ++p) metadata = metadata || layout::pools[p].metadata() == span.data;
+    // Key slots hold their AEAD's initial state (ChaCha20's "no keystream
+    // left" count is not zero), the rest of the storage is zero: no byte of
+    // the leftovers' pattern survives anywhere.
+    const bool key_slots = span.data == static_cast<const void*>(layout::key_slots);
     const auto* bytes = static_cast<const std::uint8_t*>(span.data);
-    bool zero = true;
-    for (std::size_t i = 0; i < span.size; ++i) zero = zero && bytes[i] == 0;
-    check(zero || metadata, "init wiped the power-up leftovers");
+    bool zero = true, no_leftover = true;
+    for (std::size_t i = 0; i < span.size; ++i) {
+      zero = zero && bytes[i] == 0;
+      no_leftover = no_leftover && bytes[i] != 0xA5;
+    }
+    check(zero || metadata || (key_slots && no_leftover), "init wiped the power-up leftovers");
   }
   check(static_cast<bool>(mem.pools.health_check()), "pool metadata set up from the leftovers");
   check(mem.init().error() == memplan::Error::AlreadyInitialized, "second init refused");

@@ -8,5 +8,5 @@ PROFILE_SCHEMA = 1
 BUDGET_SCHEMA = "memplan-budget/2"
 # The runtime's MEMPLAN_LAYOUT_CONTRACT that generated headers are written for
 # (runtime/include/memplan/memplan.hpp; docs/layout-abi.md).
-LAYOUT_CONTRACT = 2
+LAYOUT_CONTRACT = 3
 READABLE_BUDGET_SCHEMAS = ("memplan-budget/1", BUDGET_SCHEMA)

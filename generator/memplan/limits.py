@@ -44,12 +44,19 @@ KEY_SLOTS_MAX = Limit(255, "key slots per profile: a session record holds its ke
                       "kMaxKeySlots", "std::size_t")
 
 # Crypto policy
-NONCE_BYTES = Limit(12, "nonce bytes: the 96-bit IV of SP 800-38D 8.2.1's deterministic construction", "kNonceSize", "std::size_t")
+NONCE_BYTES = Limit(12, "nonce bytes of AES-GCM and ChaCha20-Poly1305: the 96-bit IV of SP 800-38D 8.2.1", "kNonceSize", "std::size_t")
+CCM_NONCE_MIN = Limit(7, "AES-CCM nonce bytes at least (SP 800-38C: the length field takes the other 15 - n)",
+                      "kMinCcmNonceSize", "std::size_t")
+CCM_NONCE_MAX = Limit(13, "AES-CCM nonce bytes at most, and the longest nonce of any AEAD", "kMaxNonceSize", "std::size_t")
 NONCE_COUNTER_MIN = Limit(4, "nonce counter bytes at least: 2^32 messages per key before the counter is spent",
                           "kMinNonceCounterSize", "std::size_t")
 NONCE_COUNTER_MAX = Limit(8, "nonce counter bytes at most: the counter is a 64-bit integer", "kMaxNonceCounterSize", "std::size_t")
 GCM_TAG_MIN = Limit(12, "AES-GCM tag bytes at least: SP 800-38D 5.2.1.2, 96 bits and up for general use", "kMinGcmTagSize", "std::size_t")
 GCM_TAG_MAX = Limit(16, "AES-GCM tag bytes at most: the full 128-bit tag", "kMaxGcmTagSize", "std::size_t")
+TAG_MAX = Limit(16, "tag bytes at most, of any AEAD: a 128-bit tag", "kMaxTagSize", "std::size_t")
+CCM_TAG_MIN = Limit(4, "AES-CCM tag bytes at least, an even number up to 16 (SP 800-38C)", "kMinCcmTagSize", "std::size_t")
+CHACHAPOLY_TAG = Limit(16, "ChaCha20-Poly1305 tag bytes: Poly1305's 128-bit tag, never truncated (RFC 8439)",
+                       "kChaChaPolyTagSize", "std::size_t")
 SECURITY_VIOLATIONS_MAX = Limit(255, "failed opens before lockout: counted in a byte", "kMaxSecurityViolations",
                                 "std::uint8_t")
 NONCE_RESERVE_MAX = Limit((1 << 32) - 1, "counter values reserved per nonce store write: a 32-bit field of CryptoPolicy")

@@ -9,7 +9,22 @@ from memplan.diagnostics import Position
 
 CORES = ("cortex-m0", "cortex-m0plus", "cortex-m3", "cortex-m4", "cortex-m7", "cortex-m33", "host")
 USAGES = ("key", "nonce", "message", "context")  # order = bit index of memplan::Usage
-AEADS = {"aes-128-gcm": 128, "aes-192-gcm": 192, "aes-256-gcm": 256}
+
+
+@dataclass(frozen=True)
+class Aead:
+    family: str  # gcm, ccm or chachapoly: the runtime's backend, the key slot's context
+    key_bits: int
+
+
+AEADS = {
+    "aes-128-gcm": Aead("gcm", 128),
+    "aes-192-gcm": Aead("gcm", 192),
+    "aes-256-gcm": Aead("gcm", 256),
+    "aes-128-ccm": Aead("ccm", 128),
+    "aes-256-ccm": Aead("ccm", 256),
+    "chacha20-poly1305": Aead("chachapoly", 256),
+}
 WORKSPACE_BUFFERS = ("input0", "input1", "output0", "output1", "scratch")
 
 
@@ -55,6 +70,14 @@ class Crypto:
     max_messages: int
     max_age_s: int
     max_security_violations: int
+
+    @property
+    def family(self) -> str:
+        return AEADS[self.aead].family
+
+    @property
+    def nonce_size(self) -> int:
+        return self.nonce_fixed_size + self.nonce_counter_size
 
 
 @dataclass(frozen=True)

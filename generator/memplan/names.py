@@ -38,12 +38,13 @@ KEY_SLOT_STORAGE = "key_slots"
 FIXED_CPP_NAMES = (
     "config", "abi", WORKSPACE_STORAGE, "SessionSlot", SESSION_SLOTS, KEY_SLOT_STORAGE, "pool_list", "pools",
     "workspace", "session_records", "crypto_policy", "sessions", "storage_spans", "Memory", "memory_instance", "memory",
+    "Aead", "SessionTable",
 )
 FIXED_CONFIG_NAMES = (
     "profile_name", "cache_line", "pool_count", "session_count", "key_slot_count", "workspace_buffer_size", "key_bits",
     "tag_size",
 )
-FIXED_ABI_NAMES = ("session_record_size", "session_record_align", "session_hot_end", "gcm_context_size", "gcm_context_align")
+FIXED_ABI_NAMES = ("session_record_size", "session_record_align", "session_hot_end", "key_context_size", "key_context_align")
 
 # Objects whose linker symbols do not depend on a pool's name.
 FIXED_OBJECTS = (WORKSPACE, SESSIONS, KEY_SLOTS)

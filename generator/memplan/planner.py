@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
 
-from memplan import names
+from memplan import names, rules
 from memplan.diagnostics import Diagnostic, ProfileError
 from memplan.model import USAGES, WORKSPACE_BUFFERS, PoolSpec, Profile
 from memplan.target_abi import HOST_CORE, TargetAbi, abi_for
@@ -139,6 +139,20 @@ class Plan:
     def workspace_bytes(self) -> int:
         return self.profile.workspace.buffer_size * len(self.workspace_buffers)
 
+    @property
+    def aead_backend(self) -> str:
+        """The runtime's backend type for the profile's AEAD (its nonce length, for AES-CCM)."""
+        crypto = self.profile.crypto
+        return rules.family_of(crypto.aead).backend.format(nonce=crypto.nonce_size)
+
+    @property
+    def key_context_size(self) -> int:
+        return self.abi.key_context(self.profile.crypto.family)[0]
+
+    @property
+    def key_context_align(self) -> int:
+        return self.abi.key_context(self.profile.crypto.family)[1]
+
     def region(self, name: str) -> RegionPlan:
         return next(r for r in self.regions if r.name == name)
 
@@ -215,8 +229,9 @@ def plan_for_abi(profile: Profile, core: str) -> Plan:
                 f"each {abi.session_record_size} B session record fills a {slot_size} B slot (a whole number of {line} B cache lines)",
             )
         )
+    context_size, context_align = abi.key_context(profile.crypto.family)
     add(profile.sessions.region, "sessions.key_slots", names.KEY_SLOTS, names.KEY_SLOT_STORAGE,
-        abi.gcm_context_size * profile.sessions.key_slots, max(line, abi.gcm_context_align))
+        context_size * profile.sessions.key_slots, max(line, context_align))
 
     for region in regions.values():
         offset = 0

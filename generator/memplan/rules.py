@@ -124,8 +124,39 @@ POOL_NAME = Name(NAME_PATTERN, "Part of the pool's C++ names (pool_<name>, ...).
 PROFILE_NAME = Name(NAME_PATTERN, "C++ namespace memplan::<name> and output directory name.",
                     CPP_KEYWORDS | LIBRARY_MACROS | RUNTIME_NAMES | HEADER_NAMES, RESERVED_NAME_PATTERN)
 
-# The nonce: fixed field + counter = the IV; the counter's width bounds the messages per key.
+# The nonce: fixed field + counter = the AEAD's nonce; the counter's width bounds the messages per key.
 NONCE_COUNTER_SIZES = tuple(range(limits.NONCE_COUNTER_MIN.value, limits.NONCE_COUNTER_MAX.value + 1))
+
+
+@dataclass(frozen=True)
+class AeadRules:
+    """What one family of AEADs takes, and the runtime's backend for it."""
+
+    nonce_sizes: Tuple[int, ...]
+    tag_sizes: Tuple[int, ...]
+    backend: str  # the C++ type; {nonce} is the profile's nonce length
+    tags: str  # the tag rule in words, for errors
+
+    @property
+    def nonces(self) -> str:
+        """The nonce rule in words, for errors."""
+        sizes = self.nonce_sizes
+        return f"{sizes[0]} bytes" if len(sizes) == 1 else f"{sizes[0]} to {sizes[-1]} bytes"
+
+
+FAMILIES: Dict[str, AeadRules] = {
+    "gcm": AeadRules((limits.NONCE_BYTES.value,), tuple(range(limits.GCM_TAG_MIN.value, limits.GCM_TAG_MAX.value + 1)),
+                     "memplan::AesGcm", "tags of 12 to 16 bytes (SP 800-38D)"),
+    "ccm": AeadRules(tuple(range(limits.CCM_NONCE_MIN.value, limits.CCM_NONCE_MAX.value + 1)),
+                     tuple(range(limits.CCM_TAG_MIN.value, limits.TAG_MAX.value + 1, 2)),
+                     "memplan::AesCcm<{nonce}>", "even tags of 4 to 16 bytes (SP 800-38C)"),
+    "chachapoly": AeadRules((limits.NONCE_BYTES.value,), (limits.CHACHAPOLY_TAG.value,), "memplan::ChaCha20Poly1305",
+                            "the full 16-byte tag only (RFC 8439)"),
+}
+
+
+def family_of(aead: str) -> AeadRules:
+    return FAMILIES[AEADS[aead].family]
 
 
 def counter_max(counter_size: int) -> int:
@@ -187,18 +218,20 @@ PROFILE = Mapping(
         "crypto": Mapping(
             {
                 "aead": Choice(tuple(AEADS)),
-                "tag_size": Integer(limits.GCM_TAG_MIN.value, limits.GCM_TAG_MAX.value, "Tag bytes (SP 800-38D)."),
+                "tag_size": Integer(limits.CCM_TAG_MIN.value, limits.TAG_MAX.value,
+                                    "Tag bytes: AES-GCM 12 to 16, AES-CCM even 4 to 16, ChaCha20-Poly1305 16."),
                 "nonce": Mapping(
                     {
-                        "fixed_size": Integer(0, limits.NONCE_BYTES.value - limits.NONCE_COUNTER_MIN.value,
+                        "fixed_size": Integer(0, limits.CCM_NONCE_MAX.value - limits.NONCE_COUNTER_MIN.value,
                                               "Bytes of the device's fixed field."),
                         "counter_size": Integer(limits.NONCE_COUNTER_MIN.value, limits.NONCE_COUNTER_MAX.value,
-                                                "Bytes of the counter; fixed_size + counter_size is the IV."),
+                                                "Bytes of the counter; fixed_size + counter_size is the AEAD's nonce."),
                         "reserve": Integer(1, limits.NONCE_RESERVE_MAX.value,
                                            "Counter values reserved ahead in the nonce store (at most the counter's values)."),
                     },
                     ("fixed_size", "counter_size", "reserve"),
-                    f"fixed_size + counter_size is {limits.NONCE_BYTES.value} bytes, a 96-bit IV.",
+                    "fixed_size + counter_size is the AEAD's nonce: 12 bytes for AES-GCM and ChaCha20-Poly1305, "
+                    "7 to 13 for AES-CCM.",
                 ),
                 "rotation": Mapping(
                     {
@@ -222,7 +255,7 @@ CROSS_CHECKS = (
     "every region holding part of the layout needs a budget no larger than the region",
     "pool names are unique and do not paste into a generated symbol another pool or region name also makes, "
     "nor into a reserved identifier or a library macro",
-    "a key pool's blocks hold a whole AES key and a nonce pool's blocks a whole nonce",
+    "a key pool's blocks hold a whole key and a nonce pool's blocks a whole nonce",
     "size strings obey the same ranges as integers",
     "a description does not end in a backslash and holds no '*/' nor a lone surrogate",
     "YAML aliases, merge keys, custom tags, duplicate keys and YAML 1.1 number forms are refused",

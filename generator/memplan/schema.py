@@ -9,6 +9,7 @@ import json
 from typing import Any, Dict, List
 
 from memplan import PROFILE_SCHEMA, limits, rules
+from memplan.model import AEADS
 
 SCHEMA_ID = "https://memplan.invalid/profile.schema.json"
 
@@ -71,29 +72,39 @@ def render(rule: rules.Rule) -> Dict[str, Any]:
     raise TypeError(f"no JSON Schema for {rule!r}")
 
 
-def _nonce_shapes() -> Dict[str, Any]:
-    """Per counter width: the fixed field that completes the IV, and the messages and
-    reservation the counter bounds."""
-    shapes = []
-    for counter in rules.NONCE_COUNTER_SIZES:
-        values = rules.counter_max(counter)
-        shapes.append({
-            "properties": {
-                "nonce": {"properties": {
-                    "fixed_size": {"const": limits.NONCE_BYTES.value - counter},
-                    "counter_size": {"const": counter},
-                    "reserve": {"maximum": min(values, limits.NONCE_RESERVE_MAX.value)},
-                }},
-                "rotation": {"properties": {"max_messages": {"maximum": values}}},
-            }
+def _aead_shapes() -> Dict[str, Any]:
+    """Per AEAD family: its tags, and per nonce length and counter width the fixed field that
+    completes the nonce and the messages and reservation the counter bounds."""
+    families = []
+    for family_name, family in rules.FAMILIES.items():
+        shapes = []
+        for nonce in family.nonce_sizes:
+            for counter in rules.NONCE_COUNTER_SIZES:
+                if counter > nonce:
+                    continue
+                values = rules.counter_max(counter)
+                shapes.append({
+                    "properties": {
+                        "nonce": {"properties": {
+                            "fixed_size": {"const": nonce - counter},
+                            "counter_size": {"const": counter},
+                            "reserve": {"maximum": min(values, limits.NONCE_RESERVE_MAX.value)},
+                        }},
+                        "rotation": {"properties": {"max_messages": {"maximum": values}}},
+                    }
+                })
+        aeads = [name for name, aead in AEADS.items() if aead.family == family_name]
+        families.append({
+            "properties": {"aead": {"enum": aeads}, "tag_size": {"enum": list(family.tag_sizes)}},
+            "anyOf": shapes,
         })
-    return {"anyOf": shapes}
+    return {"anyOf": families}
 
 
 def document() -> Dict[str, Any]:
     """The whole schema."""
     profile = render(rules.PROFILE)
-    profile["properties"]["crypto"].update(_nonce_shapes())
+    profile["properties"]["crypto"].update(_aead_shapes())
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": SCHEMA_ID,

@@ -1,9 +1,10 @@
 """Sizes the planner needs per target ABI, measured with the project's compilers.
 
 `host` is x86-64 LP64 (g++); every Cortex-M core is ILP32 AAPCS
-(arm-none-eabi-g++). `gcm_context` is `mbedtls_gcm_context` of mbedTLS 3.6.6
-built with `cmake/mbedtls/memplan_mbedtls_config.h` (no MBEDTLS_CIPHER_C, so
-the AES key schedule is inside the GCM context). tests/generator/
+(arm-none-eabi-g++). A key slot is one AEAD context of mbedTLS 3.6.6 built
+with `cmake/mbedtls/memplan_mbedtls_config.h`: `mbedtls_gcm_context`,
+`mbedtls_ccm_context` or `mbedtls_chachapoly_context` (no MBEDTLS_CIPHER_C,
+so an AES key schedule is inside its context). tests/generator/
 test_target_abi.py compiles a probe with both compilers and checks every
 number here, and each generated header static_asserts the ones it uses.
 """
@@ -11,18 +12,25 @@ number here, and each generated header static_asserts the ones it uses.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Tuple
 
 
 @dataclass(frozen=True)
 class TargetAbi:
     pointer_size: int
-    gcm_context_size: int
-    gcm_context_align: int
+    # (sizeof, alignof) of the key slot context per AEAD family (rules.FAMILIES)
+    gcm_context: Tuple[int, int]
+    ccm_context: Tuple[int, int]
+    chachapoly_context: Tuple[int, int]
     session_record_size: int
     session_record_align: int
     session_hot_end: int  # offsetof(SessionRecord, key_loaded_at_s): the hot fields end here
     pool_block_state_size: int  # a block's out-of-band 64-bit generation and 16-bit free-list link
     pool_state_align: int  # memplan::PoolState<N>: two 32-bit words and a 16-bit link per block
+
+    def key_context(self, family: str) -> Tuple[int, int]:
+        """(sizeof, alignof) of one key slot's context for an AEAD family."""
+        return {"gcm": self.gcm_context, "ccm": self.ccm_context, "chachapoly": self.chachapoly_context}[family]
 
     def pool_state_size(self, count: int) -> int:
         """sizeof(memplan::PoolState<count>): the pool's metadata in its pool_state section."""
@@ -31,8 +39,9 @@ class TargetAbi:
 
 _CORTEX_M = TargetAbi(
     pointer_size=4,
-    gcm_context_size=616,
-    gcm_context_align=8,
+    gcm_context=(616, 8),
+    ccm_context=(344, 4),
+    chachapoly_context=(232, 8),
     session_record_size=48,
     session_record_align=8,
     session_hot_end=32,
@@ -42,8 +51,9 @@ _CORTEX_M = TargetAbi(
 
 _HOST = TargetAbi(
     pointer_size=8,
-    gcm_context_size=624,
-    gcm_context_align=8,
+    gcm_context=(624, 8),
+    ccm_context=(376, 8),
+    chachapoly_context=(240, 8),
     session_record_size=48,
     session_record_align=8,
     session_hot_end=32,

@@ -308,18 +308,24 @@ def _crypto(c: _Checker, node: Optional[YNode]) -> Optional[Crypto]:
         return None
     m = c.mapping(node, "crypto", *rules.keys("crypto"))
     aead = c.choice(c.child(m, "aead"), "crypto.aead", rules.choices("crypto.aead"))
-    tag_size = c.integer(c.child(m, "tag_size"), "crypto.tag_size", *rules.bounds("crypto.tag_size"))
+    family = rules.family_of(aead) if aead is not None else None
+    tag_node = c.child(m, "tag_size")
+    tag_size = c.integer(tag_node, "crypto.tag_size", *rules.bounds("crypto.tag_size"))
+    if tag_size is not None and family is not None and tag_size not in family.tag_sizes and tag_node is not None:
+        c.error(tag_node.position, "crypto.tag_size", f"{aead} takes {family.tags} (got {tag_size})")
+        tag_size = None
     nonce_node = c.child(m, "nonce")
     nm = c.mapping(nonce_node, "crypto.nonce", *rules.keys("crypto.nonce")) if nonce_node is not None else None
-    nonce_bytes = limits.NONCE_BYTES.value
     fixed = c.integer(c.child(nm, "fixed_size"), "crypto.nonce.fixed_size", *rules.bounds("crypto.nonce.fixed_size"))
     counter_node = c.child(nm, "counter_size")
     counter = c.integer(counter_node, "crypto.nonce.counter_size", *rules.bounds("crypto.nonce.counter_size"))
-    if fixed is not None and counter is not None and fixed + counter != nonce_bytes and nonce_node is not None:
+    sizes = family.nonce_sizes if family is not None else ()
+    if fixed is not None and counter is not None and sizes and fixed + counter not in sizes and nonce_node is not None:
+        assert family is not None
         c.error(
             nonce_node.position,
             "crypto.nonce",
-            f"fixed_size + counter_size must be {nonce_bytes} bytes, a 96-bit IV (got {fixed} + {counter} = {fixed + counter})",
+            f"fixed_size + counter_size must be {family.nonces}, the {aead} nonce (got {fixed} + {counter} = {fixed + counter})",
         )
         fixed = None
     # The last counter value is never used, so a key seals at most counter_max messages.
@@ -337,7 +343,7 @@ def _crypto(c: _Checker, node: Optional[YNode]) -> Optional[Crypto]:
     if any(v is None for v in values):
         return None
     assert aead is not None
-    return Crypto(aead, AEADS[aead], tag_size, fixed, counter, reserve, max_messages, max_age_s, violations)  # type: ignore[arg-type]
+    return Crypto(aead, AEADS[aead].key_bits, tag_size, fixed, counter, reserve, max_messages, max_age_s, violations)  # type: ignore[arg-type]
 
 
 def _pools(c: _Checker, node: Optional[YNode], region_ref: Callable[[Optional[YNode], str], str], crypto: Optional[Crypto]) -> Optional[List[PoolSpec]]:
@@ -392,9 +398,9 @@ def _pools(c: _Checker, node: Optional[YNode], region_ref: Callable[[Optional[YN
                     usage_node.position, f"{path}.usage", f"a key pool needs blocks of at least {key_bytes} B for {crypto.aead} (block_size is {block_size})"
                 )
                 usage = None
-            elif "nonce" in usage and block_size < limits.NONCE_BYTES.value:
+            elif "nonce" in usage and block_size < crypto.nonce_size:
                 c.error(usage_node.position, f"{path}.usage",
-                        f"a nonce pool needs blocks of at least {limits.NONCE_BYTES.value} B (block_size is {block_size})")
+                        f"a nonce pool needs blocks of at least {crypto.nonce_size} B (block_size is {block_size})")
                 usage = None
         region = region_ref(c.child(m, "region"), f"{path}.region")
         detect_node = c.child(m, "detect_write_after_free")

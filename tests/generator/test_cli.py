@@ -38,8 +38,8 @@ def test_check_prints_one_line_per_profile(cli: Callable[..., Run], shipped_prof
     run = cli("check", *shipped_profiles)
     assert run.code == 0 and run.err == ""
     assert run.out.splitlines() == [
-        f"{REPO / 'profiles' / 'micro.yaml'}: ok: sram 3440/4096 B",
-        f"{REPO / 'profiles' / 'small.yaml'}: ok: sram 12224/16384 B",
+        f"{REPO / 'profiles' / 'micro.yaml'}: ok: sram 2672/4096 B",
+        f"{REPO / 'profiles' / 'small.yaml'}: ok: sram 11136/16384 B",
         f"{REPO / 'profiles' / 'medium.yaml'}: ok: sram 44640/49152 B, ccm 2368/4096 B",
         f"{REPO / 'profiles' / 'large.yaml'}: ok: dtcm 56576/65536 B, sram 156328/262144 B",
     ]

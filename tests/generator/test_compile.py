@@ -97,7 +97,7 @@ def _jobs(out: Path) -> List[Job]:
         header = _edit_header(medium, edits / f"planned-{label}",
                               rf"(sram_planned = ){planned}\b", rf"\g<1>{planned + 8}")
         jobs.append(Job(("wrong_plan", label), header, "medium", tuple(compiler), True))
-    header = _edit_header(medium, edits / "gcm", r"(gcm_context_size = )616\b", r"\g<1>600")
+    header = _edit_header(medium, edits / "gcm", r"(key_context_size = )616\b", r"\g<1>600")
     jobs.append(Job(("wrong_abi", "cortex-m4"), header, "medium", tuple(CORTEX_M4), True))
     # A header generated for another layout contract than the runtime's (the handshake).
     for label, compiler in (("host", HOST), ("cortex-m4", CORTEX_M4)):
@@ -178,7 +178,7 @@ def test_wrong_planned_value_does_not_compile(results, label: str) -> None:
 def test_wrong_abi_table_does_not_compile(results) -> None:
     result = results[("wrong_abi", "cortex-m4")]
     assert result.returncode != 0
-    assert "mbedtls_gcm_context size differs from the generator's target table" in result.stderr, result.stderr
+    assert "the AEAD context size differs from the generator's target table" in result.stderr, result.stderr
 
 
 @pytest.mark.parametrize("label", ["host", "cortex-m4"])

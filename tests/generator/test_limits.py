@@ -57,26 +57,38 @@ def _line_of(text: str, fragment: str) -> int:
 
 EXTRA_POOL = "  - {name: one_more, block_size: 8, count: 1, usage: [message]}\n"
 
-# limit -> (what to replace, its replacement, the key in the error, a word of the message)
-PAST: Dict[str, Tuple[str, str, str, str]] = {
-    "kMaxPools": ("sessions:\n", EXTRA_POOL + "sessions:\n", "pools", "at most 32 pools"),
-    "kBlockSizeMultiple": ("block_size: 8, count: 65535", "block_size: 12, count: 65535", "pools[1].block_size",
+CCM = ("aead: aes-256-gcm", "aead: aes-256-ccm")
+CHACHAPOLY = ("aead: aes-256-gcm", "aead: chacha20-poly1305")
+
+# limit -> (edits, the key in the error, a word of the message); the error sits at the last edit
+PAST: Dict[str, Tuple[List[Tuple[str, str]], str, str]] = {
+    "kMaxPools": ([("sessions:\n", EXTRA_POOL + "sessions:\n")], "pools", "at most 32 pools"),
+    "kBlockSizeMultiple": ([("block_size: 8, count: 65535", "block_size: 12, count: 65535")], "pools[1].block_size",
                            "multiple of 8"),
-    "kMaxBlockSize": ("block_size: 1MiB", "block_size: 1048584", "pools[0].block_size", "must be <= 1048576"),
-    "kMaxPoolBlocks": ("count: 65535", "count: 65536", "pools[1].count", "must be <= 65535"),
-    "kWorkspaceBufferMultiple": ("buffer_size: 1MiB", "buffer_size: 1048568", "workspace.buffer_size", "multiple of 16"),
-    "kMaxWorkspaceBuffer": ("buffer_size: 1MiB", "buffer_size: 1048592", "workspace.buffer_size", "must be <= 1048576"),
-    "kMaxSessions": ("count: 1024", "count: 1025", "sessions.count", "must be <= 1024"),
-    "kMaxKeySlots": ("key_slots: 255", "key_slots: 256", "sessions.key_slots", "must be <= 255"),
-    "kNonceSize": ("fixed_size: 4, counter_size: 8", "fixed_size: 5, counter_size: 8", "crypto.nonce",
+    "kMaxBlockSize": ([("block_size: 1MiB", "block_size: 1048584")], "pools[0].block_size", "must be <= 1048576"),
+    "kMaxPoolBlocks": ([("count: 65535", "count: 65536")], "pools[1].count", "must be <= 65535"),
+    "kWorkspaceBufferMultiple": ([("buffer_size: 1MiB", "buffer_size: 1048568")], "workspace.buffer_size",
+                                 "multiple of 16"),
+    "kMaxWorkspaceBuffer": ([("buffer_size: 1MiB", "buffer_size: 1048592")], "workspace.buffer_size", "must be <= 1048576"),
+    "kMaxSessions": ([("count: 1024", "count: 1025")], "sessions.count", "must be <= 1024"),
+    "kMaxKeySlots": ([("key_slots: 255", "key_slots: 256")], "sessions.key_slots", "must be <= 255"),
+    "kNonceSize": ([("fixed_size: 4, counter_size: 8", "fixed_size: 5, counter_size: 8")], "crypto.nonce",
                    "must be 12 bytes"),
-    "kMinNonceCounterSize": ("fixed_size: 4, counter_size: 8", "fixed_size: 8, counter_size: 3",
+    "kMinCcmNonceSize": ([CCM, ("max_messages: 18446744073709551615", "max_messages: 1000"),
+                          ("fixed_size: 4, counter_size: 8", "fixed_size: 0, counter_size: 6")], "crypto.nonce",
+                         "must be 7 to 13 bytes"),
+    "kMaxNonceSize": ([CCM, ("fixed_size: 4, counter_size: 8", "fixed_size: 6, counter_size: 8")], "crypto.nonce",
+                      "must be 7 to 13 bytes"),
+    "kMinNonceCounterSize": ([("fixed_size: 4, counter_size: 8", "fixed_size: 8, counter_size: 3")],
                              "crypto.nonce.counter_size", "must be >= 4"),
-    "kMaxNonceCounterSize": ("fixed_size: 4, counter_size: 8", "fixed_size: 3, counter_size: 9",
+    "kMaxNonceCounterSize": ([("fixed_size: 4, counter_size: 8", "fixed_size: 3, counter_size: 9")],
                              "crypto.nonce.counter_size", "must be <= 8"),
-    "kMinGcmTagSize": ("tag_size: 16", "tag_size: 11", "crypto.tag_size", "must be >= 12"),
-    "kMaxGcmTagSize": ("tag_size: 16", "tag_size: 17", "crypto.tag_size", "must be <= 16"),
-    "kMaxSecurityViolations": ("max_security_violations: 255", "max_security_violations: 256",
+    "kMinGcmTagSize": ([("tag_size: 16", "tag_size: 11")], "crypto.tag_size", "tags of 12 to 16 bytes"),
+    "kMaxGcmTagSize": ([("tag_size: 16", "tag_size: 17")], "crypto.tag_size", "must be <= 16"),
+    "kMaxTagSize": ([CCM, ("tag_size: 16", "tag_size: 18")], "crypto.tag_size", "must be <= 16"),
+    "kMinCcmTagSize": ([CCM, ("tag_size: 16", "tag_size: 2")], "crypto.tag_size", "must be >= 4"),
+    "kChaChaPolyTagSize": ([CHACHAPOLY, ("tag_size: 16", "tag_size: 14")], "crypto.tag_size", "the full 16-byte tag only"),
+    "kMaxSecurityViolations": ([("max_security_violations: 255", "max_security_violations: 256")],
                                "crypto.max_security_violations", "must be <= 255"),
 }
 
@@ -88,9 +100,12 @@ def test_every_runtime_limit_has_a_step_past_it() -> None:
 @pytest.mark.parametrize("limit", sorted(PAST))
 def test_one_step_past_a_runtime_limit_is_refused_at_its_key(limit: str, write_profile: Callable[..., Path],
                                                              cli: Callable[..., Run], tmp_path: Path) -> None:
-    old, new, key, word = PAST[limit]
-    assert TEXT.count(old) == 1, old
-    text = TEXT.replace(old, new)
+    edits, key, word = PAST[limit]
+    text = TEXT
+    for old, new in edits:
+        assert text.count(old) == 1, old
+        text = text.replace(old, new)
+    new = edits[-1][1]
     path = write_profile(text)
     run = cli("generate", path, "--out", tmp_path / "out")
     assert run.code == 1 and run.out == ""

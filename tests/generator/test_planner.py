@@ -164,7 +164,7 @@ def _check_region(result: Plan, region: RegionPlan) -> None:
             assert obj.padding - gap == result.session_slot_padding * profile.sessions.count
         else:
             assert kind == "key_slots"
-            assert obj.size == abi.gcm_context_size * profile.sessions.key_slots
+            assert obj.size == abi.key_context(profile.crypto.family)[0] * profile.sessions.key_slots
         for pad in obj.paddings:
             assert pad.size > 0 and pad.reason
             assert pad.cause == LINE or pad.cause in profile.positions, pad

@@ -29,6 +29,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from conftest import VALID_PROFILE, cxx_include_flags, require_compiler, run_compiler, run_subprocess
+from memplan import rules
 from memplan.diagnostics import ProfileError
 from memplan.loader import MAX_BYTES, MAX_DEPTH, load_text
 from memplan.model import AEADS, CORES, USAGES
@@ -151,7 +152,11 @@ def valid_profiles(draw: st.DrawFn) -> Tuple[str, Dict[str, int]]:
     core = draw(st.sampled_from(CORES))
     regions = draw(st.lists(REGION_NAME, min_size=1, max_size=3, unique=True))
     aead = draw(st.sampled_from(sorted(AEADS)))
-    key_bytes = AEADS[aead] // 8
+    key_bytes = AEADS[aead].key_bits // 8
+    family = rules.family_of(aead)
+    nonce_size = draw(st.sampled_from(family.nonce_sizes))
+    counter = draw(st.integers(4, min(8, nonce_size)))
+    fixed = nonce_size - counter
 
     def maybe_region(entry: Dict[str, Any]) -> Dict[str, Any]:
         if draw(st.booleans()):  # else the first region
@@ -161,11 +166,10 @@ def valid_profiles(draw: st.DrawFn) -> Tuple[str, Dict[str, int]]:
     pools = []
     for name in draw(st.lists(NAME, min_size=1, max_size=6, unique=True)):
         usage = draw(st.lists(st.sampled_from(USAGES), min_size=1, max_size=4, unique=True))
-        smallest = key_bytes if "key" in usage else 16 if "nonce" in usage else 8  # a 12 B nonce, in 8 B steps
+        smallest = key_bytes if "key" in usage else -(-nonce_size // 8) * 8 if "nonce" in usage else 8  # in 8 B steps
         pools.append(maybe_region({"name": name, "block_size": 8 * draw(st.integers(smallest // 8, 512)),
                                    "count": draw(st.integers(1, 100)), "usage": usage}))
-    fixed = draw(st.integers(4, 8))
-    counter_max = (1 << (8 * (12 - fixed))) - 1
+    counter_max = rules.counter_max(counter)
     document: Dict[str, Any] = {
         "schema": 1,
         "name": draw(NAME),
@@ -178,8 +182,8 @@ def valid_profiles(draw: st.DrawFn) -> Tuple[str, Dict[str, int]]:
         "workspace": maybe_region({"buffer_size": 16 * draw(st.integers(1, 128))}),
         "crypto": {
             "aead": aead,
-            "tag_size": draw(st.integers(12, 16)),
-            "nonce": {"fixed_size": fixed, "counter_size": 12 - fixed,
+            "tag_size": draw(st.sampled_from(family.tag_sizes)),
+            "nonce": {"fixed_size": fixed, "counter_size": counter,
                       "reserve": draw(st.integers(1, min(counter_max, (1 << 32) - 1)))},
             "rotation": {"max_messages": draw(st.integers(1, counter_max)), "max_age_s": draw(st.integers(1, (1 << 32) - 1))},
             "max_security_violations": draw(st.integers(1, 255)),

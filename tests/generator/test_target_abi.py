@@ -22,13 +22,19 @@ PROBE = """\
 #include <cstddef>
 #include <cstdint>
 
+#include <mbedtls/ccm.h>
+#include <mbedtls/chachapoly.h>
 #include <mbedtls/gcm.h>
 #include <memplan/pool_state.hpp>
 #include <memplan/session_record.hpp>
 
 static_assert(sizeof(void*) == {abi.pointer_size}, "pointer_size");
-static_assert(sizeof(mbedtls_gcm_context) == {abi.gcm_context_size}, "gcm_context_size");
-static_assert(alignof(mbedtls_gcm_context) == {abi.gcm_context_align}, "gcm_context_align");
+static_assert(sizeof(mbedtls_gcm_context) == {abi.gcm_context[0]}, "gcm_context size");
+static_assert(alignof(mbedtls_gcm_context) == {abi.gcm_context[1]}, "gcm_context align");
+static_assert(sizeof(mbedtls_ccm_context) == {abi.ccm_context[0]}, "ccm_context size");
+static_assert(alignof(mbedtls_ccm_context) == {abi.ccm_context[1]}, "ccm_context align");
+static_assert(sizeof(mbedtls_chachapoly_context) == {abi.chachapoly_context[0]}, "chachapoly_context size");
+static_assert(alignof(mbedtls_chachapoly_context) == {abi.chachapoly_context[1]}, "chachapoly_context align");
 static_assert(sizeof(memplan::SessionRecord) == {abi.session_record_size}, "session_record_size");
 static_assert(alignof(memplan::SessionRecord) == {abi.session_record_align}, "session_record_align");
 static_assert(offsetof(memplan::SessionRecord, key_loaded_at_s) == {abi.session_hot_end}, "session_hot_end");

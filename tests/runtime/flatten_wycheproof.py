@@ -1,5 +1,6 @@
-"""Flattens Wycheproof's aes_gcm_test.json into one line per test for the
-C++ vector test (C++17 has no JSON parser; the vectors stay in ../shared).
+"""Flattens a Wycheproof AEAD vector file (tests/vectors/wycheproof/, schema
+aead_test_schema_v1) into one line per test for the C++ vector test, which
+has no JSON parser (C++17).
 
 Line: tcId key_bits iv_bits tag_bits result key iv aad msg ct tag  ('-' = empty)
 """
@@ -8,25 +9,18 @@ import json
 import sys
 
 
-def main(source, target):
-    try:
-        with open(source, encoding="utf-8") as handle:
-            document = json.load(handle)
-    except FileNotFoundError:
-        print(f"flatten_wycheproof: {source} is absent; the Wycheproof test will say so and count nothing")
-        with open(target, "w", encoding="utf-8") as out:
-            out.write("# absent\n")
-        return 0
+def main(source: str, target: str) -> int:
+    with open(source, encoding="utf-8") as handle:
+        document = json.load(handle)
     lines = []
     for group in document["testGroups"]:
         for test in group["tests"]:
             fields = [test["key"], test["iv"], test["aad"], test["msg"], test["ct"], test["tag"]]
-            lines.append(
-                " ".join(
-                    [str(test["tcId"]), str(group["keySize"]), str(group["ivSize"]), str(group["tagSize"]), test["result"]]
-                    + [f or "-" for f in fields]
-                )
-            )
+            lines.append(" ".join([str(test["tcId"]), str(group["keySize"]), str(group["ivSize"]), str(group["tagSize"]),
+                                   test["result"]] + [f or "-" for f in fields]))
+    if len(lines) != document["numberOfTests"]:
+        print(f"flatten_wycheproof: {source} says {document['numberOfTests']} tests, holds {len(lines)}", file=sys.stderr)
+        return 1
     with open(target, "w", encoding="utf-8") as out:
         out.write("\n".join(lines) + "\n")
     print(f"flatten_wycheproof: {len(lines)} tests from {source}")

@@ -88,7 +88,7 @@ TEST_CASE("sessions of a generated layout seal and open", "[layout][session]") {
   REQUIRE(mem.sessions.attach({&store, &clock, &identity}));
   auto session = mem.sessions.open_session().value();
   std::uint8_t key[32] = {7};
-  REQUIRE(mem.sessions.load_key(session, {key, sizeof key}));
+  REQUIRE(mem.sessions.load_key(session, {key, s::config::key_bits / 8}));  // AES-128-CCM: 16 bytes
   const std::uint8_t text[100] = {42};
   auto sealed = mem.sessions.seal(session, {}, {text, sizeof text});
   REQUIRE(sealed);

@@ -160,3 +160,40 @@ TEST_CASE("one session, key slot or nonce byte past the limits is refused at ini
   changed.nonce_fixed_size = static_cast<std::uint8_t>(memplan::kNonceSize - memplan::kMaxNonceCounterSize - 1);
   CHECK(table_init(1, 1, changed).error() == memplan::Error::InvalidArgument);
 }
+
+namespace {
+
+template <class Backend>
+memplan::Status aead_table_init(std::uint8_t tag_size, std::uint8_t fixed_size, std::uint8_t counter_size, std::uint16_t key_bits) {
+  static typename Backend::Context key_slot[1];
+  memplan::CryptoPolicy policy = limits::crypto_policy;
+  policy.key_bits = key_bits;
+  policy.tag_size = tag_size;
+  policy.nonce_fixed_size = fixed_size;
+  policy.nonce_counter_size = counter_size;
+  policy.max_messages = 1000;
+  policy.nonce_reserve = 16;
+  for (std::size_t i = 0; i <= memplan::kMaxSessions; ++i) record_list[i] = &records[i];
+  memplan::BasicSessionTable<memplan::DefaultLock, Backend> table{record_list, 1, key_slot, 1, policy, limits::pools,
+                                                                  limits::workspace};
+  return table.init();
+}
+
+}  // namespace
+
+TEST_CASE("each AEAD's tag and nonce limits are refused one step past them at init()", "[limits]") {
+  using Ccm7 = memplan::AesCcm<memplan::kMinCcmNonceSize>;
+  using Ccm13 = memplan::AesCcm<memplan::kMaxNonceSize>;
+  CHECK(aead_table_init<Ccm7>(memplan::kMinCcmTagSize, 0, 7, 128));
+  CHECK(aead_table_init<Ccm13>(memplan::kMaxTagSize, 5, 8, 256));
+  CHECK(aead_table_init<Ccm7>(memplan::kMinCcmTagSize - 2, 0, 7, 128).error() == memplan::Error::InvalidArgument);
+  CHECK(aead_table_init<Ccm13>(memplan::kMaxTagSize + 2, 5, 8, 256).error() == memplan::Error::InvalidArgument);
+  CHECK(aead_table_init<Ccm13>(memplan::kMinCcmTagSize + 1, 5, 8, 256).error() == memplan::Error::InvalidArgument);  // odd
+  CHECK(aead_table_init<Ccm13>(8, 4, 8, 256).error() == memplan::Error::InvalidArgument);   // a 12-byte nonce for CCM<13>
+  CHECK(aead_table_init<Ccm13>(8, 5, 8, 192).error() == memplan::Error::InvalidArgument);   // AES-192-CCM is no choice
+  CHECK(aead_table_init<memplan::ChaCha20Poly1305>(memplan::kChaChaPolyTagSize, 4, 8, 256));
+  CHECK(aead_table_init<memplan::ChaCha20Poly1305>(memplan::kChaChaPolyTagSize - 4, 4, 8, 256).error() ==
+        memplan::Error::InvalidArgument);
+  CHECK(aead_table_init<memplan::ChaCha20Poly1305>(memplan::kChaChaPolyTagSize, 4, 8, 128).error() ==
+        memplan::Error::InvalidArgument);
+}

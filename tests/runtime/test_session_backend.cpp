@@ -37,10 +37,12 @@ struct StandInAccelerator {
     std::uint8_t key[32];
     std::size_t key_size;
   };
+  static constexpr std::size_t kNonceSize = memplan::kNonceSize;
   static constexpr std::size_t kMinTag = 4;
   static constexpr std::size_t kMaxTag = 16;
   static constexpr std::uint64_t kMaxPlaintext = 1u << 20;
   static constexpr bool valid_key_bits(unsigned bits) noexcept { return bits == 128 || bits == 256; }
+  static constexpr bool valid_tag_size(std::size_t size) noexcept { return size >= kMinTag && size <= kMaxTag; }
   static void init(Context& context) noexcept { context = Context{}; }
   static void clear(Context& context) noexcept {
     note_call();

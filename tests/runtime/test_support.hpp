@@ -17,7 +17,7 @@ inline bool all_zero(const std::uint8_t* data, std::size_t size) {
   return true;
 }
 
-template <class Lock>
+template <class Lock, class Backend = memplan::AesGcm>
 struct Layout {
   static constexpr std::size_t kSessions = 4;
   static constexpr std::size_t kKeySlots = 5;  // one spare for rotation
@@ -32,7 +32,7 @@ struct Layout {
   alignas(32) std::uint8_t workspace_storage[5 * kBuffer] = {};
   memplan::SessionRecord records[kSessions] = {};
   memplan::SessionRecord* const record_list[kSessions] = {&records[0], &records[1], &records[2], &records[3]};
-  mbedtls_gcm_context key_slots[kKeySlots] = {};
+  typename Backend::Context key_slots[kKeySlots] = {};
 
   memplan::BasicPool<Lock> key_pool{
       "key",
@@ -65,14 +65,14 @@ struct Layout {
   memplan::BasicPool<Lock>* const pool_list[3] = {&key_pool, &small_pool, &large_pool};
   memplan::BasicPools<Lock> pools{pool_list, 3};
   memplan::BasicWorkspace<Lock> workspace{workspace_storage, kBuffer};
-  memplan::BasicSessionTable<Lock> sessions;
+  memplan::BasicSessionTable<Lock, Backend> sessions;
 
   explicit Layout(const memplan::CryptoPolicy& policy)
       : sessions(record_list, kSessions, key_slots, kKeySlots, policy, pools, workspace) {}
   Layout(const Layout&) = delete;
   Layout& operator=(const Layout&) = delete;
   ~Layout() {
-    for (auto& slot : key_slots) mbedtls_gcm_free(&slot);
+    for (auto& slot : key_slots) Backend::clear(slot);
   }
 
   memplan::Status init() {

@@ -1,14 +1,6 @@
-// AES-GCM through mbedTLS, as a session AEAD backend. A backend is a type with
-//   using Context = ...;                    the per-key state a key slot holds
-//   static constexpr std::size_t kMinTag, kMaxTag;   the tag sizes it produces
-//   static constexpr std::uint64_t kMaxPlaintext;    bytes per message
-//   static bool valid_key_bits(unsigned)
-//   static void init(Context&), clear(Context&)    clear() zeroizes the key
-//   static bool set_key(Context&, ConstByteSpan key)
-//   static bool seal(Context&, nonce, aad, plaintext, out, tag, tag_size)
-//   static AeadOpen open(Context&, nonce, aad, ciphertext, tag, tag_size, out)
-// all noexcept, no heap. A product's hardware accelerator plugs in as
-// another such type (tests/runtime/test_session_backend.cpp shows one).
+// AES-GCM through mbedTLS, as a session AEAD backend (the interface:
+// aead.hpp). 96-bit nonces; tags of 12 to 16 bytes; 128-, 192- and 256-bit
+// keys.
 //
 // No heap here: mbedTLS is built without MBEDTLS_CIPHER_C, so
 // mbedtls_gcm_setkey() keeps the AES key schedule inside the context.
@@ -19,22 +11,23 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "memplan/aead.hpp"
 #include "memplan/limits.hpp"
 #include "memplan/nonce_sequence.hpp"
 #include "memplan/span.hpp"
 
 namespace memplan {
 
-enum class AeadOpen : std::uint8_t { Ok, AuthenticationFailed, Failed };
-
 struct AesGcm {
   using Context = mbedtls_gcm_context;
+  static constexpr std::size_t kNonceSize = memplan::kNonceSize;
   static constexpr std::size_t kMinTag = kMinGcmTagSize;  // SP 800-38D 5.2.1.2: 96 bits and up for general use
   static constexpr std::size_t kMaxTag = kMaxGcmTagSize;
   // SP 800-38D 5.2.1.1: plaintext of at most 2^39 - 256 bits.
   static constexpr std::uint64_t kMaxPlaintext = (std::uint64_t{1} << 36) - 32;
 
   static constexpr bool valid_key_bits(unsigned bits) noexcept { return bits == 128 || bits == 192 || bits == 256; }
+  static constexpr bool valid_tag_size(std::size_t size) noexcept { return size >= kMinTag && size <= kMaxTag; }
   static void init(Context& context) noexcept { mbedtls_gcm_init(&context); }
   // mbedtls_gcm_free() zeroizes the key schedule and the GHASH tables.
   static void clear(Context& context) noexcept {

@@ -26,8 +26,12 @@ inline constexpr std::size_t kMaxWorkspaceBuffer = 1048576;
 inline constexpr std::size_t kMaxSessions = 1024;
 // Key slots per profile: a session record holds its key slot's index in a byte.
 inline constexpr std::size_t kMaxKeySlots = 255;
-// Nonce bytes: the 96-bit IV of SP 800-38D 8.2.1's deterministic construction.
+// Nonce bytes of AES-GCM and ChaCha20-Poly1305: the 96-bit IV of SP 800-38D 8.2.1.
 inline constexpr std::size_t kNonceSize = 12;
+// AES-CCM nonce bytes at least (SP 800-38C: the length field takes the other 15 - n).
+inline constexpr std::size_t kMinCcmNonceSize = 7;
+// AES-CCM nonce bytes at most, and the longest nonce of any AEAD.
+inline constexpr std::size_t kMaxNonceSize = 13;
 // Nonce counter bytes at least: 2^32 messages per key before the counter is spent.
 inline constexpr std::size_t kMinNonceCounterSize = 4;
 // Nonce counter bytes at most: the counter is a 64-bit integer.
@@ -36,6 +40,12 @@ inline constexpr std::size_t kMaxNonceCounterSize = 8;
 inline constexpr std::size_t kMinGcmTagSize = 12;
 // AES-GCM tag bytes at most: the full 128-bit tag.
 inline constexpr std::size_t kMaxGcmTagSize = 16;
+// Tag bytes at most, of any AEAD: a 128-bit tag.
+inline constexpr std::size_t kMaxTagSize = 16;
+// AES-CCM tag bytes at least, an even number up to 16 (SP 800-38C).
+inline constexpr std::size_t kMinCcmTagSize = 4;
+// ChaCha20-Poly1305 tag bytes: Poly1305's 128-bit tag, never truncated (RFC 8439).
+inline constexpr std::size_t kChaChaPolyTagSize = 16;
 // Failed opens before lockout: counted in a byte.
 inline constexpr std::uint8_t kMaxSecurityViolations = 255;
 

@@ -6,10 +6,13 @@
 // constructor arguments; docs/layout-abi.md). A generated header names the
 // contract it was generated for and refuses to compile against another one.
 // Bump it with the generator's LAYOUT_CONTRACT whenever either side changes.
-#define MEMPLAN_LAYOUT_CONTRACT 2
+#define MEMPLAN_LAYOUT_CONTRACT 3
 
 #include <cstddef>
 
+#include "memplan/aead_ccm.hpp"
+#include "memplan/aead_chachapoly.hpp"
+#include "memplan/aead_gcm.hpp"
 #include "memplan/buffer.hpp"
 #include "memplan/error.hpp"
 #include "memplan/pool.hpp"

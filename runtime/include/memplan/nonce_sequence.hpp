@@ -1,5 +1,6 @@
 // The nonces of one session slot: the device's fixed field, then the slot's
-// counter, big-endian (SP 800-38D 8.2.1 deterministic construction). The
+// counter, big-endian (SP 800-38D 8.2.1 deterministic construction; the same
+// shape for AES-CCM's 7 to 13 bytes and ChaCha20-Poly1305's 12). The
 // counter only grows, across keys and power loss: a value is used only below
 // a mark persisted through the NonceStore `reserve` values ahead, and a key
 // load resumes from the persisted mark. No cipher here: the rules, testable
@@ -28,19 +29,24 @@ struct NonceClaim {
   std::uint64_t persist_mark;
 };
 
-class NonceSequence {
+template <std::size_t kSize>
+class BasicNonceSequence {
+  static_assert(kSize >= kMinNonceCounterSize && kSize <= kMaxNonceSize, "a nonce of 4 to 13 bytes");
+
  public:
-  constexpr NonceSequence(std::uint8_t fixed_size, std::uint8_t counter_size, std::uint32_t reserve) noexcept
+  static constexpr std::size_t kNonceBytes = kSize;
+
+  constexpr BasicNonceSequence(std::uint8_t fixed_size, std::uint8_t counter_size, std::uint32_t reserve) noexcept
       : fixed_size_(fixed_size),
         counter_size_(counter_size),
         reserve_(reserve),
         limit_(counter_size >= 8 ? ~std::uint64_t{0}
                                  : (std::uint64_t{1} << (8u * (counter_size < 8 ? counter_size : 0u))) - 1) {}
 
-  // A 12-byte nonce of fixed field + counter, a counter of 4 to 8 bytes (at
-  // least 2^32 messages per key), at least one value reserved at a time.
+  // A nonce of fixed field + counter, a counter of 4 to 8 bytes (at least
+  // 2^32 messages per key), at least one value reserved at a time.
   constexpr bool valid() const noexcept {
-    return fixed_size_ + counter_size_ == kNonceSize && counter_size_ >= kMinNonceCounterSize &&
+    return fixed_size_ + counter_size_ == kSize && counter_size_ >= kMinNonceCounterSize &&
            counter_size_ <= kMaxNonceCounterSize && reserve_ >= 1;
   }
 
@@ -82,17 +88,19 @@ class NonceSequence {
   // Outside the lock: the nonce of `counter`. The common shape (4-byte
   // fixed field, 8-byte counter) is two byte reversals and three word
   // copies; other shapes take a byte at a time.
-  void format(const std::uint8_t* fixed_field, std::uint64_t counter, std::uint8_t (&nonce)[kNonceSize]) const noexcept {
-    if (counter_size_ == 8) {
-      std::memcpy(nonce, fixed_field, 4);
-      const std::uint32_t high = __builtin_bswap32(static_cast<std::uint32_t>(counter >> 32));
-      const std::uint32_t low = __builtin_bswap32(static_cast<std::uint32_t>(counter));
-      std::memcpy(nonce + 4, &high, 4);
-      std::memcpy(nonce + 8, &low, 4);
-      return;
+  void format(const std::uint8_t* fixed_field, std::uint64_t counter, std::uint8_t (&nonce)[kSize]) const noexcept {
+    if constexpr (kSize == 12) {
+      if (counter_size_ == 8) {
+        std::memcpy(nonce, fixed_field, 4);
+        const std::uint32_t high = __builtin_bswap32(static_cast<std::uint32_t>(counter >> 32));
+        const std::uint32_t low = __builtin_bswap32(static_cast<std::uint32_t>(counter));
+        std::memcpy(nonce + 4, &high, 4);
+        std::memcpy(nonce + 8, &low, 4);
+        return;
+      }
     }
     std::memcpy(nonce, fixed_field, fixed_size_);
-    for (std::size_t i = kNonceSize; i > fixed_size_; --i) {
+    for (std::size_t i = kSize; i > fixed_size_; --i) {
       nonce[i - 1] = static_cast<std::uint8_t>(counter & 0xFFu);
       counter >>= 8;
     }
@@ -108,5 +116,7 @@ class NonceSequence {
   std::uint32_t reserve_;
   std::uint64_t limit_;  // computed once: no 64-bit shift per seal
 };
+
+using NonceSequence = BasicNonceSequence<kNonceSize>;  // AES-GCM and ChaCha20-Poly1305
 
 }  // namespace memplan

@@ -8,11 +8,10 @@
 #include <cstdint>
 
 #include "memplan/buffer.hpp"
+#include "memplan/limits.hpp"
 #include "memplan/nonce_sequence.hpp"
 
 namespace memplan {
-
-inline constexpr std::size_t kMaxTagSize = 16;
 
 // Retired: the slot's generation reached its limit, so the slot is never
 // handed out again (a wrapped generation would revive a stale handle).
@@ -46,13 +45,13 @@ struct SessionHandle {
   std::uint32_t generation = 0;
 };
 
-using Nonce = std::uint8_t[kNonceSize];
+using Nonce = std::uint8_t[kNonceSize];  // of AES-GCM and ChaCha20-Poly1305; a table's own: SessionTable::Nonce
 
 // A sealed message in a pool buffer: ciphertext followed by the tag.
-template <class Lock>
+template <class Lock, std::size_t kNonceBytes = kNonceSize>
 struct BasicSealedMessage {
   BasicBuffer<Lock> data;  // size() = ciphertext_size + tag_size
-  std::uint8_t nonce[kNonceSize];
+  std::uint8_t nonce[kNonceBytes];
   std::size_t ciphertext_size;
   std::size_t tag_size;
 };

@@ -44,6 +44,9 @@ template <class Lock, class Backend = AesGcm>
 class BasicSessionTable {
  public:
   using KeyContext = typename Backend::Context;
+  static constexpr std::size_t kNonceBytes = Backend::kNonceSize;
+  using Nonce = std::uint8_t[kNonceBytes];
+  using SealedMessage = BasicSealedMessage<Lock, kNonceBytes>;
 
   constexpr BasicSessionTable(SessionRecord* const* records, std::size_t session_count, KeyContext* key_slots,
                               std::size_t key_slot_count, const CryptoPolicy& policy, BasicPools<Lock>& pools,
@@ -85,11 +88,11 @@ class BasicSessionTable {
     if (ports.store == nullptr || ports.clock == nullptr || ports.identity == nullptr) {
       return Failure{Error::InvalidArgument, "ports"};
     }
-    std::uint8_t fixed_field[kNonceSize] = {};
+    std::uint8_t fixed_field[kNonceBytes] = {};
     ports.identity->nonce_fixed_field(fixed_field, policy_.nonce_fixed_size);  // a port: outside the lock
     typename Lock::Guard guard(lock_);
     ports_ = ports;
-    for (std::size_t i = 0; i < kNonceSize; ++i) fixed_field_[i] = fixed_field[i];
+    for (std::size_t i = 0; i < kNonceBytes; ++i) fixed_field_[i] = fixed_field[i];
     return {};
   }
 
@@ -131,7 +134,7 @@ class BasicSessionTable {
       key_slots_.give_back(slot);  // still empty: set_key() clears on failure, the ports never touched it
       return failed;
     }
-    NonceSequence::resume(r->nonce, mark.value());
+    Nonces::resume(r->nonce, mark.value());
     commit_key(*r, slot, now.value(), false);
     return {};
   }
@@ -207,7 +210,7 @@ class BasicSessionTable {
   // Seals into `out` (ciphertext then tag); returns the bytes written and the
   // nonce the runtime chose.
   Result<std::size_t> seal(SessionHandle handle, ConstByteSpan aad, ConstByteSpan plaintext, ByteSpan out,
-                           std::uint8_t (&nonce)[kNonceSize]) noexcept {
+                           Nonce& nonce) noexcept {
     if (out.data == nullptr || out.size < plaintext.size + policy_.tag_size) {
       return Failure{Error::BufferTooSmall, "seal"};
     }
@@ -220,7 +223,7 @@ class BasicSessionTable {
   }
 
   // Seals into a pool buffer picked by size (usage Message).
-  Result<BasicSealedMessage<Lock>> seal(SessionHandle handle, ConstByteSpan aad, ConstByteSpan plaintext) noexcept {
+  Result<SealedMessage> seal(SessionHandle handle, ConstByteSpan aad, ConstByteSpan plaintext) noexcept {
     Claim claim;
     if (const Error refused = claim_seal_for_buffer(handle, aad, plaintext, claim); refused != Error{}) {
       return Failure{refused, claim.why};
@@ -230,7 +233,7 @@ class BasicSessionTable {
       release_claim(claim);  // the counter it took is spent, never reused
       return Failure{buffer.error(), buffer.context()};
     }
-    BasicSealedMessage<Lock> sealed{std::move(buffer.value()), {}, plaintext.size, policy_.tag_size};
+    SealedMessage sealed{std::move(buffer.value()), {}, plaintext.size, policy_.tag_size};
     const bool ok = encrypt(claim, aad, plaintext, sealed.data.data(), sealed.nonce);
     Result<std::size_t> written = finish_seal(claim, ok, sealed.data.data(), plaintext.size);
     if (!written) return Failure{written.error(), written.context()};  // the buffer wipes itself
@@ -239,7 +242,7 @@ class BasicSessionTable {
 
   // Verifies, then decrypts into `out`; returns the plaintext size. On any
   // failure `out` is wiped; a wrong tag counts a security violation.
-  Result<std::size_t> open(SessionHandle handle, const std::uint8_t (&nonce)[kNonceSize], ConstByteSpan aad,
+  Result<std::size_t> open(SessionHandle handle, const Nonce& nonce, ConstByteSpan aad,
                            ConstByteSpan sealed, ByteSpan out) noexcept {
     Claim claim;
     if (const Error refused = claim_open(handle, aad, sealed, claim); refused != Error{}) {
@@ -256,7 +259,7 @@ class BasicSessionTable {
   }
 
   // Decrypts into a pool buffer picked by size.
-  Result<BasicBuffer<Lock>> open(SessionHandle handle, const std::uint8_t (&nonce)[kNonceSize], ConstByteSpan aad,
+  Result<BasicBuffer<Lock>> open(SessionHandle handle, const Nonce& nonce, ConstByteSpan aad,
                                  ConstByteSpan sealed) noexcept {
     Claim claim;
     if (const Error refused = claim_open(handle, aad, sealed, claim); refused != Error{}) {
@@ -319,8 +322,8 @@ class BasicSessionTable {
   static void wipe(ByteSpan span) noexcept { secure_wipe(span.data, span.size); }
 
   bool policy_valid() const noexcept {
-    return Backend::valid_key_bits(policy_.key_bits) && policy_.tag_size >= Backend::kMinTag &&
-           policy_.tag_size <= Backend::kMaxTag && policy_.tag_size <= kMaxTagSize && nonces_.valid() &&
+    return Backend::valid_key_bits(policy_.key_bits) && Backend::valid_tag_size(policy_.tag_size) &&
+           policy_.tag_size <= kMaxTagSize && nonces_.valid() &&
            policy_.max_messages >= 1 && policy_.max_messages <= nonces_.limit() && policy_.max_age_s >= 1 &&
            policy_.max_security_violations >= 1;
   }
@@ -468,7 +471,7 @@ class BasicSessionTable {
         release_claim(claim);
         return refuse(claim, Failure{Error::StorageFailure, "nonce store"});
       }
-      NonceSequence::persisted(r.nonce, nonce);  // still ours: the session is busy
+      Nonces::persisted(r.nonce, nonce);  // still ours: the session is busy
     }
     return Error{};
   }
@@ -539,7 +542,7 @@ class BasicSessionTable {
 
   // Outside the lock: only the claimed session's context is touched.
   __attribute__((always_inline)) bool encrypt(const Claim& claim, ConstByteSpan aad, ConstByteSpan plaintext, std::uint8_t* out,
-               std::uint8_t (&nonce)[kNonceSize]) noexcept {
+               Nonce& nonce) noexcept {
     nonces_.format(fixed_field_, claim.counter, nonce);
     return Backend::seal(*claim.context, nonce, aad, plaintext, out, out + plaintext.size, policy_.tag_size);
   }
@@ -561,7 +564,7 @@ class BasicSessionTable {
     return size + policy_.tag_size;
   }
 
-  AeadOpen decrypt(const Claim& claim, const std::uint8_t (&nonce)[kNonceSize], ConstByteSpan aad,
+  AeadOpen decrypt(const Claim& claim, const Nonce& nonce, ConstByteSpan aad,
                    ConstByteSpan sealed, ByteSpan out) noexcept {
     const std::size_t size = sealed.size - policy_.tag_size;
     const AeadOpen result =
@@ -590,11 +593,12 @@ class BasicSessionTable {
   std::size_t open_indices_ = 0;  // session_count_ once init() succeeded, 0 before
   KeySlots<Backend> key_slots_;
   CryptoPolicy policy_;
-  NonceSequence nonces_;
+  using Nonces = BasicNonceSequence<kNonceBytes>;
+  Nonces nonces_;
   BasicPools<Lock>& pools_;
   BasicWorkspace<Lock>& workspace_;
   SessionPorts ports_{};
-  std::uint8_t fixed_field_[kNonceSize] = {};  // from DeviceIdentity at attach()
+  std::uint8_t fixed_field_[kNonceBytes] = {};  // from DeviceIdentity at attach()
   SessionTableStats stats_{};
   bool initialized_ = false;
   bool initializing_ = false;
@@ -602,6 +606,6 @@ class BasicSessionTable {
 };
 
 using SessionTable = BasicSessionTable<DefaultLock>;
-using SealedMessage = BasicSealedMessage<DefaultLock>;
+using SealedMessage = SessionTable::SealedMessage;
 
 }  // namespace memplan

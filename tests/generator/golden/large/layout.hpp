@@ -11,8 +11,8 @@
 
 #include <memplan/memplan.hpp>
 
-#if !defined(MEMPLAN_LAYOUT_CONTRACT) || MEMPLAN_LAYOUT_CONTRACT != 2
-#error "memplan: this layout was generated for layout contract 2 and the memplan runtime on the include path implements another: regenerate it with the memplan generator that matches the runtime"
+#if !defined(MEMPLAN_LAYOUT_CONTRACT) || MEMPLAN_LAYOUT_CONTRACT != 3
+#error "memplan: this layout was generated for layout contract 3 and the memplan runtime on the include path implements another: regenerate it with the memplan generator that matches the runtime"
 #endif
 
 namespace memplan {
@@ -48,8 +48,8 @@ namespace abi {  // cortex-m7, ILP32 AAPCS
 inline constexpr std::size_t session_record_size = 48;
 inline constexpr std::size_t session_record_align = 8;
 inline constexpr std::size_t session_hot_end = 32;
-inline constexpr std::size_t gcm_context_size = 616;
-inline constexpr std::size_t gcm_context_align = 8;
+inline constexpr std::size_t key_context_size = 616;
+inline constexpr std::size_t key_context_align = 8;
 inline constexpr std::size_t dtcm_planned = 56576;  // 256 B of it padding
 inline constexpr std::size_t sram_planned = 156328;  // 0 B of it padding
 }  // namespace abi
@@ -59,8 +59,8 @@ namespace abi {  // x86-64 LP64 host build of the same product
 inline constexpr std::size_t session_record_size = 48;
 inline constexpr std::size_t session_record_align = 8;
 inline constexpr std::size_t session_hot_end = 32;
-inline constexpr std::size_t gcm_context_size = 624;
-inline constexpr std::size_t gcm_context_align = 8;
+inline constexpr std::size_t key_context_size = 624;
+inline constexpr std::size_t key_context_align = 8;
 inline constexpr std::size_t dtcm_planned = 56704;  // 256 B of it padding
 inline constexpr std::size_t sram_planned = 156328;  // 0 B of it padding
 }  // namespace abi
@@ -82,9 +82,12 @@ static_assert(offsetof(SessionRecord, key_loaded_at_s) <= config::cache_line, "m
 static_assert(sizeof(SessionSlot) == 64, "memplan: session slot size differs from the plan");
 static_assert(alignof(SessionSlot) == 32, "memplan: session slot is not cache-line aligned");
 
-// Key slots: expanded AES keys and GHASH tables, one mbedTLS GCM context each.
-static_assert(sizeof(mbedtls_gcm_context) == abi::gcm_context_size, "memplan: mbedtls_gcm_context size differs from the generator's target table");
-static_assert(alignof(mbedtls_gcm_context) == abi::gcm_context_align, "memplan: mbedtls_gcm_context alignment differs from the generator's target table");
+// The AEAD (aes-256-gcm): its runtime backend, and its key slots, one
+// context (an expanded key) each.
+using Aead = memplan::AesGcm;
+using SessionTable = BasicSessionTable<DefaultLock, Aead>;
+static_assert(sizeof(Aead::Context) == abi::key_context_size, "memplan: the AEAD context size differs from the generator's target table");
+static_assert(alignof(Aead::Context) == abi::key_context_align, "memplan: the AEAD context alignment differs from the generator's target table");
 
 // Storage, in the linker fragment's order: per region, each object with its
 // offset from the region's start (cortex-m7) and its size. Pools keep
@@ -98,7 +101,7 @@ inline PoolState<config::pool_tiny_block_count> pool_tiny_state __attribute__((s
 alignas(32) inline std::uint8_t workspace_storage[40960]
     __attribute__((section(".memplan.large.workspace")));  // +4736: 40960 B
 inline SessionSlot session_slots[16] __attribute__((section(".memplan.large.sessions")));  // +45696: 1024 B
-alignas(32) inline mbedtls_gcm_context key_slots[16]
+alignas(32) inline Aead::Context key_slots[16]
     __attribute__((section(".memplan.large.key_slots")));  // +46720: 9856 B
 
 // Region sram: 156328 of its 262144 B budget.
