@@ -36,7 +36,7 @@ constexpr std::uint8_t kDeviceId[4] = {0xD1, 0xD2, 0xD3, 0xD4};
 
 // Limits far beyond any run (2^48 messages, ~136 years, reserve 4096 counters
 // per persist) so rotation never triggers inside the timed loop.
-constexpr memplan::CryptoPolicy kPolicy{256, kTagSize, 4, 8, 4096, 0xFFFFFFFFFFFFull, 0xFFFFFFFF, 5};
+constexpr memplan::CryptoPolicy kPolicy{256, kTagSize, 4, 8, 4096, 0xFFFFFFFFFFFFull, 0xFFFFFFFF, 5, 0};
 
 std::vector<std::uint8_t> pattern(std::size_t size, std::uint8_t seed) {
   std::vector<std::uint8_t> bytes(size);

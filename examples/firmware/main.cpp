@@ -97,13 +97,20 @@ void exercise_session(layout::SessionTable& sessions, memplan::SessionHandle ses
     auto& m = sealed.value();
     check(m.data.size() == size + layout::config::tag_size, "sealed size");
     check(std::memcmp(m.nonce, device_id, layout::crypto_policy.nonce_fixed_size) == 0, "nonce fixed field");
-    auto opened = sessions.open(session, m.nonce, {aad, sizeof aad}, m.data.span());
-    check(opened.has_value(), "open");
-    if (opened) check(std::memcmp(opened.value().data(), message, size) == 0, "round trip");
     if (n == 0 || n == 4) {  // two forgeries per session: below every profile's lockout threshold
       m.data.data()[0] ^= 0x01;
       auto tampered = sessions.open(session, m.nonce, {aad, sizeof aad}, m.data.span());
       check(!tampered && tampered.error() == memplan::Error::AuthenticationFailed, "tamper detected");
+      m.data.data()[0] ^= 0x01;  // a forgery takes nothing from the genuine message (nor its place in the replay window)
+    }
+    auto opened = sessions.open(session, m.nonce, {aad, sizeof aad}, m.data.span());
+    check(opened.has_value(), "open");
+    if (opened) check(std::memcmp(opened.value().data(), message, size) == 0, "round trip");
+    auto again = sessions.open(session, m.nonce, {aad, sizeof aad}, m.data.span());
+    if (layout::crypto_policy.replay_window != 0) {
+      check(!again && again.error() == memplan::Error::ReplayedNonce, "replay refused");
+    } else {
+      check(again.has_value(), "no replay window: the product's job");
     }
   }
 }
@@ -299,10 +306,12 @@ int main() {
   const auto session_stats = mem.sessions.stats();
   line("  sessions: seals ", session_stats.seals);
   line("  sessions: opens ", session_stats.opens);
+  line("  sessions: replays refused ", session_stats.replays);
   line("  sessions: rejected forgeries ", session_stats.authentication_failures);
   line("  mbedTLS calloc calls: ", memplan::mbedtls_calloc_calls());
   check(session_stats.seals == (kSessions + 1) * 5, "seal count");
   check(session_stats.authentication_failures == (kSessions + 1) * 2, "forgeries rejected");
+  check(session_stats.replays == (layout::crypto_policy.replay_window != 0 ? (kSessions + 1) * 5 : 0), "replays refused");
   check(stats[0].high_water == 1, "key blocks staged one at a time and wiped");
   check(memplan::mbedtls_calloc_calls() == 0, "no heap");
   check(static_cast<bool>(mem.pools.health_check()), "pool health");

@@ -57,6 +57,8 @@ TAG_MAX = Limit(16, "tag bytes at most, of any AEAD: a 128-bit tag", "kMaxTagSiz
 CCM_TAG_MIN = Limit(4, "AES-CCM tag bytes at least, an even number up to 16 (SP 800-38C)", "kMinCcmTagSize", "std::size_t")
 CHACHAPOLY_TAG = Limit(16, "ChaCha20-Poly1305 tag bytes: Poly1305's 128-bit tag, never truncated (RFC 8439)",
                        "kChaChaPolyTagSize", "std::size_t")
+REPLAY_WINDOW_MAX = Limit(64, "counters a session's replay window remembers: one 64-bit bitmap", "kMaxReplayWindow",
+                          "std::uint8_t")
 SECURITY_VIOLATIONS_MAX = Limit(255, "failed opens before lockout: counted in a byte", "kMaxSecurityViolations",
                                 "std::uint8_t")
 NONCE_RESERVE_MAX = Limit((1 << 32) - 1, "counter values reserved per nonce store write: a 32-bit field of CryptoPolicy")

@@ -70,6 +70,7 @@ class Crypto:
     max_messages: int
     max_age_s: int
     max_security_violations: int
+    replay_window: int = 0  # counters open() remembers against replay; 0: none
 
     @property
     def family(self) -> str:

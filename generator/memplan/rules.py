@@ -242,6 +242,11 @@ PROFILE = Mapping(
                     ("max_messages", "max_age_s"),
                 ),
                 "max_security_violations": Integer(1, limits.SECURITY_VIOLATIONS_MAX.value, "Failed opens before lockout."),
+                "replay_window": Integer(
+                    0, limits.REPLAY_WINDOW_MAX.value,
+                    "Counters open() remembers per session: a counter seen before, or more than this far below the "
+                    "highest seen, is refused (the sliding window of IPsec and DTLS). For sessions that receive from "
+                    "one peer whose nonces are its fixed field and counter. Default 0: replay is the product's job."),
             },
             ("aead", "tag_size", "nonce", "rotation", "max_security_violations"),
         ),

@@ -339,11 +339,14 @@ def _crypto(c: _Checker, node: Optional[YNode]) -> Optional[Crypto]:
     max_age_s = c.integer(c.child(rm, "max_age_s"), "crypto.rotation.max_age_s", *rules.bounds("crypto.rotation.max_age_s"))
     violations = c.integer(c.child(m, "max_security_violations"), "crypto.max_security_violations",
                            *rules.bounds("crypto.max_security_violations"))
-    values = (aead, tag_size, fixed, counter, reserve, max_messages, max_age_s, violations)
+    window_node = c.child(m, "replay_window")
+    window = c.integer(window_node, "crypto.replay_window", *rules.bounds("crypto.replay_window")) if window_node is not None else 0
+    values = (aead, tag_size, fixed, counter, reserve, max_messages, max_age_s, violations, window)
     if any(v is None for v in values):
         return None
     assert aead is not None
-    return Crypto(aead, AEADS[aead].key_bits, tag_size, fixed, counter, reserve, max_messages, max_age_s, violations)  # type: ignore[arg-type]
+    return Crypto(aead, AEADS[aead].key_bits, tag_size, fixed, counter, reserve, max_messages, max_age_s,  # type: ignore[arg-type]
+                  violations, window)  # type: ignore[arg-type]
 
 
 def _pools(c: _Checker, node: Optional[YNode], region_ref: Callable[[Optional[YNode], str], str], crypto: Optional[Crypto]) -> Optional[List[PoolSpec]]:

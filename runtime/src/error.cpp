@@ -29,6 +29,7 @@ const char* to_string(Error error) noexcept {
     case Error::StorageFailure: return "StorageFailure";
     case Error::ClockFailure: return "ClockFailure";
     case Error::CryptoFailure: return "CryptoFailure";
+    case Error::ReplayedNonce: return "ReplayedNonce";
   }
   return "UnknownError";
 }

@@ -157,7 +157,7 @@ class Harness {
   }
 
   static memplan::CryptoPolicy policy() {
-    return memplan::CryptoPolicy{256, 16, 4, 8, /*reserve*/ 8, /*max_messages*/ 50, /*max_age_s*/ 3000, 3};
+    return memplan::CryptoPolicy{256, 16, 4, 8, /*reserve*/ 8, /*max_messages*/ 50, /*max_age_s*/ 3000, 3, /*replay_window*/ 0};
   }
 
   void allocate(FuzzedDataProvider& in) {

@@ -25,14 +25,14 @@ from memplan.target_abi import COMPILER_BY_CORE
 FIXTURES = Path(__file__).resolve().parent / "elf_fixtures"
 
 # Every object of the host product sits in one region; its session records
-# (48 B) are rounded up to 64 B slots, so the plan has padding inside an object.
+# (64 B) are rounded up to 128 B slots, so the plan has padding inside an object.
 HOST_PROFILE = """\
 schema: 1
 name: hosty
 description: check-elf test product (x86-64 host)
 target:
   core: host
-  cache_line: 64
+  cache_line: 128
   regions:
     ram: {size: 64KiB}
 budget:

@@ -134,7 +134,7 @@ def test_host_region_total_is_the_planned_total(elf_images: Images, cli: Callabl
         the_plan = _plan(elf_images, PROFILE_OF[label], host=True)
         document = _json(cli, elf_images[label], elf_images.profiles[PROFILE_OF[label]])
         assert [(r["name"], r["used"]) for r in document["regions"]] == [(r.name, r.used) for r in the_plan.regions if r.objects]
-    assert _plan(elf_images, "hosty").session_slot_padding > 0  # 48 B records in 64 B slots
+    assert _plan(elf_images, "hosty").session_slot_padding > 0  # 64 B records in 128 B slots
 
 
 def test_layout_at_exactly_its_budget_passes(elf_images: Images, cli: Callable[..., Run], tmp_path: Path) -> None:

@@ -49,6 +49,7 @@ def test_the_profile_at_the_limits_is_accepted_and_sits_at_each() -> None:
     assert profile.crypto.nonce_reserve == limits.NONCE_RESERVE_MAX.value
     assert profile.crypto.max_age_s == limits.MAX_AGE_S_MAX.value
     assert profile.crypto.max_security_violations == limits.SECURITY_VIOLATIONS_MAX.value
+    assert profile.crypto.replay_window == limits.REPLAY_WINDOW_MAX.value
 
 
 def _line_of(text: str, fragment: str) -> int:
@@ -90,6 +91,7 @@ PAST: Dict[str, Tuple[List[Tuple[str, str]], str, str]] = {
     "kChaChaPolyTagSize": ([CHACHAPOLY, ("tag_size: 16", "tag_size: 14")], "crypto.tag_size", "the full 16-byte tag only"),
     "kMaxSecurityViolations": ([("max_security_violations: 255", "max_security_violations: 256")],
                                "crypto.max_security_violations", "must be <= 255"),
+    "kMaxReplayWindow": ([("replay_window: 64", "replay_window: 65")], "crypto.replay_window", "must be <= 64"),
 }
 
 

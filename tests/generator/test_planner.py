@@ -72,20 +72,17 @@ def test_hand_computed_layout() -> None:
         ("pool_state.keys", "pools[1].count", 1176, 332, 4, 0),
         ("pool_state.big", "pools[0].count", 1508, 32, 4, 0),  # 30 B rounded up to 4
         ("workspace", "workspace", 1600, 48 * 5, 64, 60),  # 1540 -> 1600
-        ("sessions", "sessions", 1856, 64 * 3, 64, 16 + 3 * 16),  # 1840 -> 1856, 48 B records in 64 B slots
+        ("sessions", "sessions", 1856, 64 * 3, 64, 16),  # 1840 -> 1856; 64 B records fill 64 B slots
         ("key_slots", "sessions.key_slots", 2048, 616 * 2, 64, 0),
     ]
     assert ram.used == 3280 and ram.budget == 32 * 1024 and ram.size == 64 * 1024
-    assert ram.padding == 48 + 60 + 16 + 48 and ram.free == 32 * 1024 - 3280 and ram.align == 64
-    assert result.session_slot_size == 64 and result.session_slot_padding == 16
+    assert ram.padding == 48 + 60 + 16 and ram.free == 32 * 1024 - 3280 and ram.align == 64
+    assert result.session_slot_size == 64 and result.session_slot_padding == 0
 
     big = ram.objects[1]
     assert big.paddings == [Padding(48, LINE, "pools[0] starts on a 64 B boundary")]
     sessions = ram.objects[5]
-    assert sessions.paddings == [
-        Padding(16, LINE, "sessions starts on a 64 B boundary"),
-        Padding(48, LINE, "each 48 B session record fills a 64 B slot (a whole number of 64 B cache lines)"),
-    ]
+    assert sessions.paddings == [Padding(16, LINE, "sessions starts on a 64 B boundary")]
     assert sessions.section == ".memplan.hand.sessions" and sessions.symbol == "session_slots"
     assert (ram.objects[2].start_symbol, ram.objects[2].end_symbol) == ("__memplan_hand_pool_state_keys_start", "__memplan_hand_pool_state_keys_end")
     assert (ram.output_section, ram.origin_symbol, ram.length_symbol) == (
@@ -118,16 +115,18 @@ def test_a_host_profile_is_its_own_host_plan() -> None:
     assert result.region("ram").used == 3296
 
 
-def test_cache_line_32_rounds_sessions_to_64() -> None:
+def test_cache_line_32_fits_sessions_in_two_lines() -> None:
     result = plan_text(VALID_PROFILE)
     sessions = next(o for o in result.region("sram").objects if o.object == "sessions")
-    assert sessions.size == 8 * 64 and result.session_slot_size == 64
-    assert sessions.paddings[-1] == Padding(128, LINE, "each 48 B session record fills a 64 B slot (a whole number of 32 B cache lines)")
+    assert sessions.size == 8 * 64 and result.session_slot_size == 64 and result.session_slot_padding == 0
+    assert all("fills" not in p.reason for p in sessions.paddings)
 
 
 def test_cache_line_128_rounds_sessions_to_128() -> None:
     result = plan_text(VALID_PROFILE.replace("cache_line: 32", "cache_line: 128"))
-    assert result.session_slot_size == 128 and result.session_slot_padding == 80
+    assert result.session_slot_size == 128 and result.session_slot_padding == 64
+    sessions = next(o for o in result.region("sram").objects if o.object == "sessions")
+    assert sessions.paddings[-1] == Padding(8 * 64, LINE, "each 64 B session record fills a 128 B slot (a whole number of 128 B cache lines)")
     for region in result.regions:
         for obj in region.objects:
             assert obj.offset % obj.align == 0

@@ -63,7 +63,7 @@ struct Table {
   bool start(const Bytes& key, std::size_t tag_size, std::uint64_t first_counter) {
     const memplan::CryptoPolicy policy{static_cast<std::uint16_t>(key.size() * 8), static_cast<std::uint8_t>(tag_size),
                                        static_cast<std::uint8_t>(kFixed), static_cast<std::uint8_t>(kCounter), 16,
-                                       1000, 3600, 200};
+                                       1000, 3600, 200, 0};
     layout = std::make_unique<Layout>(policy);
     if (!layout->init() || !layout->sessions.attach({&store, &clock, &identity})) return false;
     auto opened = layout->sessions.open_session();

@@ -25,6 +25,7 @@ TEST_CASE("the profile at every limit is at the runtime's limits", "[limits]") {
   CHECK(limits::config::tag_size == memplan::kMaxGcmTagSize);
   CHECK(limits::crypto_policy.nonce_counter_size == memplan::kMaxNonceCounterSize);
   CHECK(limits::crypto_policy.max_security_violations == memplan::kMaxSecurityViolations);
+  CHECK(limits::crypto_policy.replay_window == memplan::kMaxReplayWindow);
 }
 
 TEST_CASE("a layout at every limit initializes and serves its last block, session and key slot", "[limits]") {

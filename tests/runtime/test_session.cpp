@@ -439,3 +439,96 @@ TEST_CASE("open checks its inputs before touching the key", "[session]") {
             .error() == Error::DataTooLarge);
   CHECK(f.sessions().stats().authentication_failures == 0);
 }
+
+namespace {
+
+// Messages a sender sealed, in counter order, for a receiver to open in any order.
+struct Sent {
+  std::vector<std::uint8_t> sealed;
+  std::uint8_t nonce[memplan::kNonceSize];
+};
+
+std::vector<Sent> send(std::size_t count) {
+  Fixture sender;
+  auto s = sender.open_with_key();
+  std::vector<Sent> sent(count);
+  for (auto& m : sent) {
+    m.sealed.resize(sizeof kMessage + 16);
+    REQUIRE(sender.sessions().seal(s, kAadSpan, kPlain, {m.sealed.data(), m.sealed.size()}, m.nonce));
+  }
+  return sent;
+}
+
+memplan::CryptoPolicy with_window(std::uint8_t window) {
+  memplan::CryptoPolicy policy = memplan_test::kPolicy256;
+  policy.replay_window = window;
+  policy.max_security_violations = 10;
+  return policy;
+}
+
+memplan::Result<std::size_t> receive(Fixture& f, memplan::SessionHandle s, Sent& m, std::uint8_t* out) {
+  return f.sessions().open(s, m.nonce, kAadSpan, {m.sealed.data(), m.sealed.size()}, {out, sizeof kMessage});
+}
+
+}  // namespace
+
+TEST_CASE("the replay window refuses a counter seen before or older than the window", "[session][replay]") {
+  auto sent = send(31);
+  Fixture f(with_window(8));
+  auto s = f.open_with_key();
+  std::uint8_t out[sizeof kMessage];
+  REQUIRE(receive(f, s, sent[0], out));
+  CHECK(std::memcmp(out, kMessage, sizeof kMessage) == 0);
+  std::memset(out, 0x77, sizeof out);
+  CHECK(receive(f, s, sent[0], out).error() == memplan::Error::ReplayedNonce);
+  CHECK(memplan_test::all_zero(out, sizeof out));  // refused: the output wiped, nothing released
+  CHECK(f.sessions().stats().replays == 1);
+
+  REQUIRE(receive(f, s, sent[5], out));  // ahead: the window moves to 5
+  REQUIRE(receive(f, s, sent[3], out));  // behind, inside the window, not seen: accepted once
+  CHECK(receive(f, s, sent[3], out).error() == memplan::Error::ReplayedNonce);
+  REQUIRE(receive(f, s, sent[20], out));
+  CHECK(receive(f, s, sent[12], out).error() == memplan::Error::ReplayedNonce);  // 8 below 20: outside
+  REQUIRE(receive(f, s, sent[13], out));  // 7 below 20: the window's last place
+  CHECK(f.sessions().stats().replays == 3);
+  CHECK(f.sessions().status(s).value() == memplan::SecurityStatus::Secure);  // a replay is not a forgery
+}
+
+TEST_CASE("only an authentic message moves the replay window", "[session][replay]") {
+  auto sent = send(31);
+  Fixture f(with_window(8));
+  auto s = f.open_with_key();
+  std::uint8_t out[sizeof kMessage];
+  REQUIRE(receive(f, s, sent[1], out));
+  Sent forged = sent[30];
+  forged.sealed.back() ^= 0x01;  // counter 30, a wrong tag
+  CHECK(receive(f, s, forged, out).error() == memplan::Error::AuthenticationFailed);
+  REQUIRE(receive(f, s, sent[30], out));  // the forgery neither took counter 30 ...
+  REQUIRE(receive(f, s, sent[25], out));  // ... nor moved the window past 25
+  CHECK(f.sessions().stats().replays == 0);
+}
+
+TEST_CASE("without a window open() accepts a repeated counter; a new key starts a new window", "[session][replay]") {
+  auto sent = send(2);
+  {
+    Fixture f(with_window(0));
+    auto s = f.open_with_key();
+    std::uint8_t out[sizeof kMessage];
+    REQUIRE(receive(f, s, sent[0], out));
+    REQUIRE(receive(f, s, sent[0], out));  // replay is the product's job
+  }
+  Fixture f(with_window(64));
+  auto s = f.open_with_key();
+  std::uint8_t out[sizeof kMessage];
+  REQUIRE(receive(f, s, sent[1], out));
+  REQUIRE(receive(f, s, sent[0], out));
+  REQUIRE(f.sessions().close(s));
+  auto again = f.open_with_key();  // another session on the slot, its window empty
+  REQUIRE(receive(f, again, sent[0], out));
+  CHECK(receive(f, again, sent[0], out).error() == memplan::Error::ReplayedNonce);
+}
+
+TEST_CASE("a replay window wider than the runtime keeps is refused at init()", "[session][replay]") {
+  CHECK(Layout(with_window(memplan::kMaxReplayWindow)).init());
+  CHECK(Layout(with_window(memplan::kMaxReplayWindow + 1)).init().error() == memplan::Error::InvalidArgument);
+}

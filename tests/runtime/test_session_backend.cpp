@@ -137,7 +137,7 @@ struct AcceleratedLayout {
   memplan::BasicPools<RecordingLock> pools{pool_list, 1};
   memplan::BasicWorkspace<RecordingLock> workspace{workspace_storage, 256};
   memplan::BasicSessionTable<RecordingLock, StandInAccelerator> sessions{
-      record_list, 2, key_slots, 3, memplan::CryptoPolicy{256, 8, 4, 8, 4, 1000, 3600, 2}, pools, workspace};
+      record_list, 2, key_slots, 3, memplan::CryptoPolicy{256, 8, 4, 8, 4, 1000, 3600, 2, 0}, pools, workspace};
   CheckingStore store;
   CheckingClock clock;
   CheckingIdentity identity;
@@ -186,10 +186,10 @@ TEST_CASE("a policy the backend cannot serve is refused at init", "[session][bac
   memplan::SessionRecord* const records[1] = {&record};
   StandInAccelerator::Context slots[1];
   memplan::BasicSessionTable<RecordingLock, StandInAccelerator> wrong_key{
-      records, 1, slots, 1, memplan::CryptoPolicy{192, 8, 4, 8, 4, 10, 10, 1}, no_pools, workspace};
+      records, 1, slots, 1, memplan::CryptoPolicy{192, 8, 4, 8, 4, 10, 10, 1, 0}, no_pools, workspace};
   CHECK(wrong_key.init().error() == memplan::Error::InvalidArgument);  // 192-bit keys: not this backend's
   memplan::BasicSessionTable<RecordingLock, StandInAccelerator> wrong_tag{
-      records, 1, slots, 1, memplan::CryptoPolicy{128, 2, 4, 8, 4, 10, 10, 1}, no_pools, workspace};
+      records, 1, slots, 1, memplan::CryptoPolicy{128, 2, 4, 8, 4, 10, 10, 1, 0}, no_pools, workspace};
   CHECK(wrong_tag.init().error() == memplan::Error::InvalidArgument);
 }
 

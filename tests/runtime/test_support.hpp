@@ -103,6 +103,6 @@ struct PoolFixture {
   std::uint64_t generation(std::uint32_t index) const { return state.generations[index].value(); }
 };
 
-inline constexpr memplan::CryptoPolicy kPolicy256{256, 16, 4, 8, 16, 1000, 3600, 3};
+inline constexpr memplan::CryptoPolicy kPolicy256{256, 16, 4, 8, 16, 1000, 3600, 3, 0};
 
 }  // namespace memplan_test

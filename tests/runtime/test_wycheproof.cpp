@@ -89,7 +89,8 @@ void run(const Vector& v, Counts& counts) {
                                      16,
                                      1000,
                                      3600,
-                                     3};
+                                     3,
+                                     0};
   auto layout = std::make_unique<Layout>(policy);
   REQUIRE(layout->init());
   memplan::InMemoryNonceStore<Layout::kSessions> store;

@@ -36,6 +36,8 @@ enum class Error : std::uint8_t {
   StorageFailure,
   ClockFailure,
   CryptoFailure,  // mbedTLS returned an unexpected error
+  // Sessions, continued
+  ReplayedNonce,  // open(): a counter the replay window has seen, or one older than the window
 };
 
 // A stable, human-readable name ("PoolExhausted"); never null.

@@ -46,6 +46,8 @@ inline constexpr std::size_t kMaxTagSize = 16;
 inline constexpr std::size_t kMinCcmTagSize = 4;
 // ChaCha20-Poly1305 tag bytes: Poly1305's 128-bit tag, never truncated (RFC 8439).
 inline constexpr std::size_t kChaChaPolyTagSize = 16;
+// Counters a session's replay window remembers: one 64-bit bitmap.
+inline constexpr std::uint8_t kMaxReplayWindow = 64;
 // Failed opens before lockout: counted in a byte.
 inline constexpr std::uint8_t kMaxSecurityViolations = 255;
 

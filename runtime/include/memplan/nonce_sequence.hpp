@@ -106,6 +106,13 @@ class BasicNonceSequence {
     }
   }
 
+  // The counter a nonce of this shape carries (its last counter_size bytes, big-endian).
+  std::uint64_t counter_of(const std::uint8_t (&nonce)[kSize]) const noexcept {
+    std::uint64_t counter = 0;
+    for (std::size_t i = fixed_size_; i < kSize; ++i) counter = (counter << 8) | nonce[i];
+    return counter;
+  }
+
   std::uint8_t fixed_size() const noexcept { return fixed_size_; }
   std::uint8_t counter_size() const noexcept { return counter_size_; }
   std::uint32_t reserve() const noexcept { return reserve_; }

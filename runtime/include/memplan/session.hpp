@@ -38,6 +38,10 @@ struct CryptoPolicy {
   std::uint64_t max_messages;
   std::uint32_t max_age_s;
   std::uint8_t max_security_violations;
+  // open() refuses a nonce counter it has accepted before or one more than
+  // replay_window below the highest it has accepted (the sliding window of
+  // IPsec and DTLS); 0 leaves replay to the product. Up to kMaxReplayWindow.
+  std::uint8_t replay_window;
 };
 
 struct SessionHandle {
@@ -64,6 +68,7 @@ struct SessionTableStats {
   std::uint32_t lockouts;
   std::uint32_t rotations;
   std::uint32_t retired_slots;  // slots whose generation reached its limit (see kSessionGenerationLimit)
+  std::uint32_t replays;        // opens refused by the replay window (ReplayedNonce)
 };
 
 }  // namespace memplan

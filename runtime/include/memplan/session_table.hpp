@@ -135,6 +135,8 @@ class BasicSessionTable {
       return failed;
     }
     Nonces::resume(r->nonce, mark.value());
+    r->replay_highest = 0;  // a new peer's counters: nothing seen yet
+    r->replay_seen = 0;
     commit_key(*r, slot, now.value(), false);
     return {};
   }
@@ -187,6 +189,8 @@ class BasicSessionTable {
     const std::size_t slot = r->context != nullptr ? r->key_slot : kNoKeySlot;
     if (slot != kNoKeySlot) key_slots_.clear(slot);  // the wipe, with the lock released
     r->nonce = NonceCounter{0, 0};
+    r->replay_highest = 0;
+    r->replay_seen = 0;
     r->messages = 0;
     r->key_loaded_at_s = 0;
     r->violations = 0;
@@ -241,11 +245,13 @@ class BasicSessionTable {
   }
 
   // Verifies, then decrypts into `out`; returns the plaintext size. On any
-  // failure `out` is wiped; a wrong tag counts a security violation.
+  // failure `out` is wiped; a wrong tag counts a security violation. With a
+  // replay window, a counter seen before or older than the window is
+  // ReplayedNonce (counted); a message moves the window only once authentic.
   Result<std::size_t> open(SessionHandle handle, const Nonce& nonce, ConstByteSpan aad,
                            ConstByteSpan sealed, ByteSpan out) noexcept {
     Claim claim;
-    if (const Error refused = claim_open(handle, aad, sealed, claim); refused != Error{}) {
+    if (const Error refused = claim_open(handle, nonce, aad, sealed, claim); refused != Error{}) {
       wipe(out);
       return Failure{refused, claim.why};
     }
@@ -262,7 +268,7 @@ class BasicSessionTable {
   Result<BasicBuffer<Lock>> open(SessionHandle handle, const Nonce& nonce, ConstByteSpan aad,
                                  ConstByteSpan sealed) noexcept {
     Claim claim;
-    if (const Error refused = claim_open(handle, aad, sealed, claim); refused != Error{}) {
+    if (const Error refused = claim_open(handle, nonce, aad, sealed, claim); refused != Error{}) {
       return Failure{refused, claim.why};
     }
     const std::size_t size = sealed.size - policy_.tag_size;
@@ -325,7 +331,7 @@ class BasicSessionTable {
     return Backend::valid_key_bits(policy_.key_bits) && Backend::valid_tag_size(policy_.tag_size) &&
            policy_.tag_size <= kMaxTagSize && nonces_.valid() &&
            policy_.max_messages >= 1 && policy_.max_messages <= nonces_.limit() && policy_.max_age_s >= 1 &&
-           policy_.max_security_violations >= 1;
+           policy_.max_security_violations >= 1 && policy_.replay_window <= kMaxReplayWindow;
   }
 
   // Why a call on a session is refused, decided under the lock in a register;
@@ -482,7 +488,8 @@ class BasicSessionTable {
     return claim_seal(handle, aad, plaintext, claim);
   }
 
-  Error claim_open(SessionHandle handle, ConstByteSpan aad, ConstByteSpan sealed, Claim& claim) noexcept {
+  Error claim_open(SessionHandle handle, const Nonce& nonce, ConstByteSpan aad, ConstByteSpan sealed,
+                   Claim& claim) noexcept {
     if ((aad.data == nullptr && aad.size != 0) || sealed.data == nullptr) {
       return refuse(claim, Failure{Error::NullPointer, "open"});
     }
@@ -490,7 +497,36 @@ class BasicSessionTable {
       return refuse(claim, Failure{Error::InvalidArgument, "sealed message shorter than its tag"});
     }
     if (!lengths_fit(aad, sealed.size - policy_.tag_size)) return refuse(claim, Failure{Error::DataTooLarge, "message"});
-    return claim_session(handle, claim);
+    if (const Error refused = claim_session(handle, claim); refused != Error{}) return refused;
+    if (policy_.replay_window != 0) {
+      // The session is claimed: its window is this call's to read.
+      claim.counter = nonces_.counter_of(nonce);
+      if (replayed(*claim.record, claim.counter)) {
+        typename Lock::Guard guard(lock_);
+        claim.record->busy = 0;
+        ++stats_.replays;
+        return refuse(claim, Failure{Error::ReplayedNonce, "replay window"});
+      }
+    }
+    return Error{};
+  }
+
+  // Whether the window has seen `counter`, or it is older than the window.
+  bool replayed(const SessionRecord& r, std::uint64_t counter) const noexcept {
+    if (counter > r.replay_highest) return false;
+    const std::uint64_t age = r.replay_highest - counter;
+    return age >= policy_.replay_window || ((r.replay_seen >> age) & 1u) != 0;
+  }
+
+  // An authentic message's counter joins the window (bit i: highest - i seen).
+  static void accept_counter(SessionRecord& r, std::uint64_t counter) noexcept {
+    if (counter > r.replay_highest) {
+      const std::uint64_t shift = counter - r.replay_highest;
+      r.replay_seen = (shift >= 64 ? 0 : r.replay_seen << shift) | 1u;
+      r.replay_highest = counter;
+    } else {
+      r.replay_seen |= std::uint64_t{1} << (r.replay_highest - counter);
+    }
   }
 
   // The record a handle names, made busy: from here its fields are this
@@ -574,8 +610,9 @@ class BasicSessionTable {
   }
 
   Result<std::size_t> finish_open(const Claim& claim, AeadOpen result, std::size_t size) noexcept {
-    typename Lock::Guard guard(lock_);
     SessionRecord& r = *claim.record;
+    if (result == AeadOpen::Ok && policy_.replay_window != 0) accept_counter(r, claim.counter);  // still ours
+    typename Lock::Guard guard(lock_);
     r.busy = 0;
     if (result == AeadOpen::Failed) return Failure{Error::CryptoFailure, "open"};
     if (result == AeadOpen::AuthenticationFailed) {

@@ -45,23 +45,23 @@ inline constexpr std::size_t sram_budget = 262144;  // budget.sram
 // the target core, and for the x86-64 host where the same product is tested.
 #if defined(__arm__) && !defined(__linux__)
 namespace abi {  // cortex-m7, ILP32 AAPCS
-inline constexpr std::size_t session_record_size = 48;
+inline constexpr std::size_t session_record_size = 64;
 inline constexpr std::size_t session_record_align = 8;
 inline constexpr std::size_t session_hot_end = 32;
 inline constexpr std::size_t key_context_size = 616;
 inline constexpr std::size_t key_context_align = 8;
-inline constexpr std::size_t dtcm_planned = 56576;  // 256 B of it padding
+inline constexpr std::size_t dtcm_planned = 56576;  // 0 B of it padding
 inline constexpr std::size_t sram_planned = 156328;  // 0 B of it padding
 }  // namespace abi
 
 #elif defined(__x86_64__) && defined(__LP64__)
 namespace abi {  // x86-64 LP64 host build of the same product
-inline constexpr std::size_t session_record_size = 48;
+inline constexpr std::size_t session_record_size = 64;
 inline constexpr std::size_t session_record_align = 8;
 inline constexpr std::size_t session_hot_end = 32;
 inline constexpr std::size_t key_context_size = 624;
 inline constexpr std::size_t key_context_align = 8;
-inline constexpr std::size_t dtcm_planned = 56704;  // 256 B of it padding
+inline constexpr std::size_t dtcm_planned = 56704;  // 0 B of it padding
 inline constexpr std::size_t sram_planned = 156328;  // 0 B of it padding
 }  // namespace abi
 
@@ -189,6 +189,7 @@ inline constexpr CryptoPolicy crypto_policy{
     10000000ull,  // messages per key
     3600u,  // seconds per key
     5,  // failed opens before lockout
+    0,  // counters open()'s replay window remembers (0: none)
 };
 inline SessionTable sessions{session_records, config::session_count, key_slots, config::key_slot_count, crypto_policy, pools, workspace};
 

@@ -40,22 +40,22 @@ inline constexpr std::size_t sram_budget = 16384;  // budget.sram
 // the target core, and for the x86-64 host where the same product is tested.
 #if defined(__arm__) && !defined(__linux__)
 namespace abi {  // cortex-m3, ILP32 AAPCS
-inline constexpr std::size_t session_record_size = 48;
+inline constexpr std::size_t session_record_size = 64;
 inline constexpr std::size_t session_record_align = 8;
 inline constexpr std::size_t session_hot_end = 32;
 inline constexpr std::size_t key_context_size = 344;
 inline constexpr std::size_t key_context_align = 4;
-inline constexpr std::size_t sram_planned = 11136;  // 72 B of it padding
+inline constexpr std::size_t sram_planned = 11136;  // 8 B of it padding
 }  // namespace abi
 
 #elif defined(__x86_64__) && defined(__LP64__)
 namespace abi {  // x86-64 LP64 host build of the same product
-inline constexpr std::size_t session_record_size = 48;
+inline constexpr std::size_t session_record_size = 64;
 inline constexpr std::size_t session_record_align = 8;
 inline constexpr std::size_t session_hot_end = 32;
 inline constexpr std::size_t key_context_size = 376;
 inline constexpr std::size_t key_context_align = 8;
-inline constexpr std::size_t sram_planned = 11264;  // 72 B of it padding
+inline constexpr std::size_t sram_planned = 11264;  // 8 B of it padding
 }  // namespace abi
 
 #else
@@ -148,6 +148,7 @@ inline constexpr CryptoPolicy crypto_policy{
     1000000ull,  // messages per key
     86400u,  // seconds per key
     5,  // failed opens before lockout
+    0,  // counters open()'s replay window remembers (0: none)
 };
 inline SessionTable sessions{session_records, config::session_count, key_slots, config::key_slot_count, crypto_policy, pools, workspace};
 
