@@ -9,7 +9,8 @@
 //   - a write through a stale pointer into a free block never steers a pool,
 //     and a checking pool finds it at the block's next allocation;
 //   - no nonce is ever used twice with the same key, across rotations and
-//     simulated power loss (the layout's RAM is lost, the nonce store is not);
+//     simulated power loss (the layout's RAM is lost, the nonce store is not),
+//     for each AEAD a profile can choose (the input's first byte picks it);
 //   - a failed open never leaves plaintext in the output.
 // Any violation aborts (a finding).
 #include <fuzzer/FuzzedDataProvider.h>
@@ -32,7 +33,6 @@
 
 namespace {
 
-using Layout = memplan_test::Layout<memplan::NoLock>;
 using Buffer = memplan::BasicBuffer<memplan::NoLock>;
 
 [[noreturn]] void finding(const char* what) {
@@ -67,8 +67,29 @@ struct RawBlock {
   memplan::Block block;
 };
 
-using Key = std::array<std::uint8_t, 32>;
-using NonceBytes = std::array<std::uint8_t, 12>;
+// The AEADs a profile can choose, each under a policy of its own shape.
+struct GcmConfig {
+  using Backend = memplan::AesGcm;
+  static constexpr std::size_t kKeyBytes = 32, kTag = 16, kFixed = 4, kCounter = 8;
+};
+struct CcmConfig {  // a 13-byte nonce and 8-byte tags, as on 802.15.4 links
+  using Backend = memplan::AesCcm<13>;
+  static constexpr std::size_t kKeyBytes = 16, kTag = 8, kFixed = 5, kCounter = 8;
+};
+struct ShortCcmConfig {  // the shortest nonce: no fixed field, a 7-byte counter
+  using Backend = memplan::AesCcm<7>;
+  static constexpr std::size_t kKeyBytes = 32, kTag = 4, kFixed = 0, kCounter = 7;
+};
+struct ChaChaPolyConfig {
+  using Backend = memplan::ChaCha20Poly1305;
+  static constexpr std::size_t kKeyBytes = 32, kTag = 16, kFixed = 4, kCounter = 8;
+};
+
+template <class Config>
+struct Fuzz {
+using Layout = memplan_test::Layout<memplan::NoLock, typename Config::Backend>;
+using Key = std::array<std::uint8_t, Config::kKeyBytes>;
+using NonceBytes = std::array<std::uint8_t, Config::Backend::kNonceSize>;
 
 struct SessionModel {
   memplan::SessionHandle handle;
@@ -157,7 +178,8 @@ class Harness {
   }
 
   static memplan::CryptoPolicy policy() {
-    return memplan::CryptoPolicy{256, 16, 4, 8, /*reserve*/ 8, /*max_messages*/ 50, /*max_age_s*/ 3000, 3, /*replay_window*/ 0};
+    return memplan::CryptoPolicy{Config::kKeyBytes * 8, Config::kTag, Config::kFixed, Config::kCounter, /*reserve*/ 8,
+                                 /*max_messages*/ 50, /*max_age_s*/ 3000, 3, /*replay_window*/ 0};
   }
 
   void allocate(FuzzedDataProvider& in) {
@@ -396,8 +418,8 @@ class Harness {
     std::vector<std::uint8_t> data = last_sealed_;
     const bool tamper = in.ConsumeBool();
     if (tamper) data[in.ConsumeIntegralInRange<std::size_t>(0, data.size() - 1)] ^= 1u << in.ConsumeIntegralInRange<int>(0, 7);
-    std::uint8_t nonce[12];
-    std::memcpy(nonce, last_nonce_.data(), 12);
+    typename memplan::BasicSessionTable<memplan::NoLock, typename Config::Backend>::Nonce nonce;
+    std::memcpy(nonce, last_nonce_.data(), sizeof nonce);
     std::uint8_t out[128];
     std::memset(out, 0xEE, sizeof out);
     auto r = layout_->sessions.open(s->handle, nonce, {}, {data.data(), data.size()}, {out, sizeof out});
@@ -472,13 +494,24 @@ class Harness {
   NonceBytes last_nonce_{};
   Key last_key_{};
 };
+};
+
+template <class Config>
+void run(FuzzedDataProvider& in) {
+  typename Fuzz<Config>::Persistent persistent;
+  typename Fuzz<Config>::Harness harness(persistent);
+  while (in.remaining_bytes() > 0) harness.step(in);
+}
 
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   FuzzedDataProvider in(data, size);
-  Persistent persistent;
-  Harness harness(persistent);
-  while (in.remaining_bytes() > 0) harness.step(in);
+  switch (in.ConsumeIntegralInRange<int>(0, 3)) {
+    case 0: run<GcmConfig>(in); break;
+    case 1: run<CcmConfig>(in); break;
+    case 2: run<ShortCcmConfig>(in); break;
+    default: run<ChaChaPolyConfig>(in); break;
+  }
   return 0;
 }
