@@ -14,25 +14,13 @@
 
 #include <memplan/heap_guard.hpp>
 #include "test_support.hpp"
+#include "vector_text.hpp"
 
 namespace {
 
-using Bytes = std::vector<std::uint8_t>;
-
-Bytes hex(const std::string& text) {
-  Bytes out;
-  if (text == "-") return out;
-  for (std::size_t i = 0; i + 1 < text.size(); i += 2) {
-    out.push_back(static_cast<std::uint8_t>(std::stoul(text.substr(i, 2), nullptr, 16)));
-  }
-  return out;
-}
-
-std::uint64_t big_endian(const std::uint8_t* data, std::size_t size) {
-  std::uint64_t value = 0;
-  for (std::size_t i = 0; i < size; ++i) value = (value << 8) | data[i];
-  return value;
-}
+using memplan_test::big_endian;
+using memplan_test::Bytes;
+using memplan_test::hex;
 
 struct Vector {
   Bytes key, iv, aad, plaintext, ciphertext, tag;
