@@ -18,6 +18,8 @@
 #include <cstring>
 #include <new>
 
+#include <mbedtls/ccm.h>
+#include <mbedtls/chachapoly.h>
 #include <mbedtls/gcm.h>
 #include <memplan/memplan.hpp>
 #include <memplan/port/memory_ports.hpp>
@@ -231,7 +233,15 @@ std::uint8_t plaintext[1024];
 std::uint8_t sealed[1024 + 16];
 std::uint8_t opened[1024];
 std::uint8_t nonce[memplan::kNonceSize];
-mbedtls_gcm_context raw_context;  // the same cipher without the runtime, for the overhead
+// The same cipher without the runtime, for the overhead; and each AEAD's
+// backend on its own (one context at a time: the image has 16 KiB of RAM).
+union AeadContexts {
+  AeadContexts() {}
+  mbedtls_gcm_context gcm;
+  mbedtls_ccm_context ccm;
+  mbedtls_chachapoly_context chachapoly;
+} contexts;
+mbedtls_gcm_context& raw_context = contexts.gcm;
 
 struct SizedName {
   std::size_t size;
@@ -296,6 +306,62 @@ void measure_sessions() {
   mbedtls_gcm_free(&raw_context);
 }
 
+extern "C" std::uint32_t __stack_top, __stack_size;  // the linker script's stack
+
+// The stack `operation` takes below its caller's frame, in bytes: the stack
+// under this frame is painted, the operation runs, and the deepest word it
+// changed is found.
+template <class Operation>
+__attribute__((noinline)) std::size_t stack_of(Operation&& operation) {
+  constexpr std::uint32_t kPaint = 0x5EA1ED00u;
+  auto* const bottom = reinterpret_cast<std::uint32_t*>(reinterpret_cast<std::uintptr_t>(&__stack_top) -
+                                                        reinterpret_cast<std::uintptr_t>(&__stack_size));
+  auto* const frame = static_cast<std::uint32_t*>(__builtin_frame_address(0));
+  for (volatile std::uint32_t* p = bottom; p < frame - 32; ++p) *p = kPaint;
+  operation();
+  const volatile std::uint32_t* p = bottom;
+  while (p < frame - 32 && *p == kPaint) ++p;
+  return static_cast<std::size_t>(reinterpret_cast<std::uintptr_t>(frame) - reinterpret_cast<std::uintptr_t>(p));
+}
+
+// One AEAD's backend sealing 64 B and 1 KiB, as a session's seal calls it
+// (the advice table of docs/aead-choice.md reads these counts), and the stack
+// its 1 KiB seal takes (printed, not part of the baseline).
+template <class Backend>
+void measure_backend(const char* seal64, const char* seal1024, const char* stack, unsigned key_bits, std::size_t tag) {
+  auto& context = *reinterpret_cast<typename Backend::Context*>(&contexts);
+  Backend::init(context);
+  check(Backend::set_key(context, {key, key_bits / 8u}), stack);
+  static std::uint8_t backend_nonce[Backend::kNonceSize];
+  measure(seal64, [&context, tag] {
+    cost_size_sink = Backend::seal(context, backend_nonce, {aad, sizeof aad}, {plaintext, 64}, sealed, sealed + 64, tag);
+  });
+  measure(seal1024, [&context, tag] {
+    cost_size_sink = Backend::seal(context, backend_nonce, {aad, sizeof aad}, {plaintext, 1024}, sealed, sealed + 1024, tag);
+  });
+  check(cost_size_sink == 1, seal1024);
+  const std::size_t bytes = stack_of([&context, tag] {
+    cost_size_sink = Backend::seal(context, backend_nonce, {aad, sizeof aad}, {plaintext, 1024}, sealed, sealed + 1024, tag);
+  });
+  char text[80];
+  char* end = firmware::append(text, "stack ");
+  end = firmware::append(end, stack);
+  end = firmware::append(end, ": ");
+  end = firmware::append(end, static_cast<std::uint32_t>(bytes));
+  firmware::append(end, " B\n");
+  firmware::write(text);
+  Backend::clear(context);
+}
+
+void measure_aeads() {
+  measure_backend<memplan::AesGcm>("aead.aes-128-gcm.seal(64)", "aead.aes-128-gcm.seal(1024)", "aes-128-gcm seal(1024)", 128, 16);
+  measure_backend<memplan::AesGcm>("aead.aes-256-gcm.seal(64)", "aead.aes-256-gcm.seal(1024)", "aes-256-gcm seal(1024)", 256, 16);
+  measure_backend<memplan::AesCcm<13>>("aead.aes-128-ccm.seal(64)", "aead.aes-128-ccm.seal(1024)", "aes-128-ccm seal(1024)", 128, 8);
+  measure_backend<memplan::AesCcm<13>>("aead.aes-256-ccm.seal(64)", "aead.aes-256-ccm.seal(1024)", "aes-256-ccm seal(1024)", 256, 16);
+  measure_backend<memplan::ChaCha20Poly1305>("aead.chacha20-poly1305.seal(64)", "aead.chacha20-poly1305.seal(1024)",
+                                             "chacha20-poly1305 seal(1024)", 256, 16);
+}
+
 }  // namespace
 
 int main() {
@@ -307,6 +373,7 @@ int main() {
 #endif
   measure_pools();
   measure_sessions();
+  measure_aeads();
   firmware::write(failures == 0 ? "result: ok\n" : "result: FAILED\n");
   return failures;
 }
