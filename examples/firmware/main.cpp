@@ -236,9 +236,11 @@ int main() {
     bool metadata = false;  // pool metadata is set up, not zero: health_check() below reads it
     for (std::size_t p = 0; p < layout::pools.size(); ++p) metadata = metadata || layout::pools[p].metadata() == span.data;
     // Key slots hold their AEAD's initial state (ChaCha20's "no keystream
-    // left" count is not zero), the rest of the storage is zero: no byte of
-    // the leftovers' pattern survives anywhere.
-    const bool key_slots = span.data == static_cast<const void*>(layout::key_slots);
+    // left" count is not zero) and session records their idle list's links;
+    // the rest of the storage is zero: no byte of the leftovers' pattern
+    // survives anywhere.
+    const bool key_slots = span.data == static_cast<const void*>(layout::key_slots) ||
+                           span.data == static_cast<const void*>(layout::session_slots);
     const auto* bytes = static_cast<const std::uint8_t*>(span.data);
     bool zero = true, no_leftover = true;
     for (std::size_t i = 0; i < span.size; ++i) {

@@ -120,11 +120,30 @@ TEST_CASE("every call checks the session state", "[session][state]") {
   REQUIRE(f.sessions().close(s));
   CHECK(f.sessions().state(s).error() == Error::InvalidSession);  // stale handle
   CHECK(f.sessions().seal(s, kAadSpan, kPlain).error() == Error::InvalidSession);
-  auto reused = f.sessions().open_session().value();
-  CHECK(reused.index == s.index);
+  memplan::SessionHandle reused{};
+  for (std::size_t i = 0; i < Layout::kSessions && reused.index != s.index; ++i) {
+    reused = f.sessions().open_session().value();
+  }
+  REQUIRE(reused.index == s.index);
   CHECK(reused.generation != s.generation);
   CHECK(f.sessions().close(s).error() ==
         Error::InvalidSession);  // the old handle cannot close the new session
+}
+
+TEST_CASE("open_session takes closed slots back from the idle list, the last closed first", "[session]") {
+  Fixture f;
+  memplan::SessionHandle handles[Layout::kSessions];
+  for (std::size_t i = 0; i < Layout::kSessions; ++i) {
+    handles[i] = f.sessions().open_session().value();
+    CHECK(handles[i].index == i);
+  }
+  REQUIRE(f.sessions().close(handles[2]));
+  REQUIRE(f.sessions().close(handles[0]));
+  REQUIRE(f.sessions().close(handles[3]));
+  CHECK(f.sessions().open_session().value().index == 3);  // no scan: the list's head
+  CHECK(f.sessions().open_session().value().index == 0);
+  CHECK(f.sessions().open_session().value().index == 2);
+  CHECK(f.sessions().open_session().error() == Error::NoSessionAvailable);
 }
 
 TEST_CASE("sessions and key slots run out cleanly", "[session]") {

@@ -29,6 +29,13 @@ struct Table {
   memplan::ManualClock clock{1000};
   memplan::FixedIdentity identity{kDevice, 4};
   std::unique_ptr<Layout> layout;
+
+  // Every slot but the one just opened, held open.
+  std::vector<memplan::SessionHandle> hold_the_others() {
+    std::vector<memplan::SessionHandle> held;
+    for (std::size_t i = 1; i < Layout::kSessions; ++i) held.push_back(sessions().open_session().value());
+    return held;
+  }
 };
 
 }  // namespace
@@ -38,12 +45,13 @@ struct Table {
 TEST_CASE("a slot cycled past 65,536 closes still refuses its first handle", "[session][generation]") {
   Table t;
   const memplan::SessionHandle first = t.sessions().open_session().value();
+  const auto held = t.hold_the_others();  // so the one slot comes back every time
   REQUIRE(t.sessions().load_key(first, {kKey, 32}));
   REQUIRE(t.sessions().close(first));
   memplan::SessionHandle latest{};
   for (std::uint32_t cycle = 0; cycle < (1u << 16) + 1; ++cycle) {
     latest = t.sessions().open_session().value();
-    REQUIRE(latest.index == first.index);  // the lowest idle slot comes back every time
+    REQUIRE(latest.index == first.index);  // the only idle slot
     REQUIRE(t.sessions().close(latest));
   }
   CHECK(latest.generation == (1u << 16) + 1);  // a 16-bit generation would be back at 1, and 0 next
@@ -60,7 +68,11 @@ TEST_CASE("a slot whose generation reaches the limit retires and never revives a
   static_assert(memplan::kSessionGenerationLimit == 5, "this test is built with the limit narrowed to 5");
   Table t;
   std::vector<memplan::SessionHandle> given;
-  for (std::uint32_t cycle = 0; cycle <= memplan::kSessionGenerationLimit; ++cycle) {
+  auto first = t.sessions().open_session();
+  REQUIRE(first);
+  std::vector<memplan::SessionHandle> others = t.hold_the_others();  // the slot at index 0 cycles alone
+  REQUIRE(t.sessions().close(first.value()));
+  for (std::uint32_t cycle = 1; cycle <= memplan::kSessionGenerationLimit; ++cycle) {
     auto handle = t.sessions().open_session();
     REQUIRE(handle);
     REQUIRE(handle.value().index == 0);
@@ -76,12 +88,14 @@ TEST_CASE("a slot whose generation reaches the limit retires and never revives a
     CHECK(t.sessions().close(stale).error() == Error::InvalidSession);
     CHECK(t.sessions().load_key(stale, {kKey, 32}).error() == Error::InvalidSession);
   }
-  // The retired slot is skipped; the others are handed out, then none is left.
-  std::vector<memplan::SessionHandle> others;
+  given.push_back(first.value());
+  // The retired slot is never idle again: the others, closed, are handed out, then none is left.
+  for (const auto& handle : others) REQUIRE(t.sessions().close(handle));
+  others.clear();
   for (std::size_t i = 1; i < Layout::kSessions; ++i) {
     auto handle = t.sessions().open_session();
     REQUIRE(handle);
-    CHECK(handle.value().index == i);
+    CHECK(handle.value().index != 0);
     others.push_back(handle.value());
   }
   CHECK(t.sessions().open_session().error() == Error::NoSessionAvailable);

@@ -50,13 +50,18 @@ class KeySlots {
     return kNoKeySlot;
   }
   void give_back(std::size_t slot) noexcept { used_[slot / 32] &= ~bit(slot); }
-  // A slot's bit, located ahead of a critical section that gives it back.
+  // A slot's bit, located ahead of a critical section that gives it back
+  // (kNoKeySlot: an empty mask, so giving it back changes nothing and the
+  // critical section needs no branch).
   struct SlotBit {
-    std::size_t word;
+    std::uint32_t* word;
     std::uint32_t mask;
   };
-  SlotBit locate(std::size_t slot) const noexcept { return SlotBit{slot / 32 % kWords, bit(slot)}; }
-  void give_back(SlotBit slot) noexcept { used_[slot.word] &= ~slot.mask; }
+  SlotBit locate(std::size_t slot) noexcept {
+    if (slot >= count_) return SlotBit{&used_[0], 0};
+    return SlotBit{&used_[slot / 32], bit(slot)};
+  }
+  static void give_back(SlotBit slot) noexcept { *slot.word &= ~slot.mask; }
   bool taken(std::size_t slot) const noexcept { return (used_[slot / 32] & bit(slot)) != 0; }
 
   // Cipher work (outside the lock, by the holder of the slot).

@@ -22,6 +22,7 @@ struct SessionRecord {
   std::uint8_t violations;        // failed opens since the key was loaded
   std::uint8_t key_slot;          // index into the layout's key slots
   std::uint8_t busy;              // an operation runs on this session outside the table's lock
+  std::uint16_t next_idle;        // the idle list's next record (0xFFFF: none)
   // The replay window (CryptoPolicy::replay_window): the highest nonce
   // counter open() accepted, and bit i set when counter highest - i was.
   std::uint64_t replay_highest;
