@@ -125,11 +125,14 @@ namespace {
 
 memplan::SessionRecord records[memplan::kMaxSessions + 1];
 memplan::SessionRecord* record_list[memplan::kMaxSessions + 1];
-mbedtls_gcm_context contexts[memplan::kMaxKeySlots + 1];
 
+// A table of `sessions` records and `key_slots` slots of Backend over one policy, initialized.
+template <class Backend = memplan::AesGcm>
 memplan::Status table_init(std::size_t sessions, std::size_t key_slots, const memplan::CryptoPolicy& policy) {
+  static typename Backend::Context contexts[memplan::kMaxKeySlots + 1];
   for (std::size_t i = 0; i <= memplan::kMaxSessions; ++i) record_list[i] = &records[i];
-  memplan::SessionTable table{record_list, sessions, contexts, key_slots, policy, limits::pools, limits::workspace};
+  memplan::BasicSessionTable<memplan::DefaultLock, Backend> table{record_list, sessions, contexts, key_slots, policy,
+                                                                  limits::pools, limits::workspace};
   return table.init();
 }
 
@@ -166,7 +169,6 @@ namespace {
 
 template <class Backend>
 memplan::Status aead_table_init(std::uint8_t tag_size, std::uint8_t fixed_size, std::uint8_t counter_size, std::uint16_t key_bits) {
-  static typename Backend::Context key_slot[1];
   memplan::CryptoPolicy policy = limits::crypto_policy;
   policy.key_bits = key_bits;
   policy.tag_size = tag_size;
@@ -174,10 +176,7 @@ memplan::Status aead_table_init(std::uint8_t tag_size, std::uint8_t fixed_size, 
   policy.nonce_counter_size = counter_size;
   policy.max_messages = 1000;
   policy.nonce_reserve = 16;
-  for (std::size_t i = 0; i <= memplan::kMaxSessions; ++i) record_list[i] = &records[i];
-  memplan::BasicSessionTable<memplan::DefaultLock, Backend> table{record_list, 1, key_slot, 1, policy, limits::pools,
-                                                                  limits::workspace};
-  return table.init();
+  return table_init<Backend>(1, 1, policy);
 }
 
 }  // namespace

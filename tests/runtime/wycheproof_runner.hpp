@@ -17,6 +17,7 @@
 #include <memplan/port/memory_ports.hpp>
 
 #include "test_support.hpp"
+#include "vector_text.hpp"
 
 namespace memplan_test {
 
@@ -45,12 +46,6 @@ struct VectorCounts {
 };
 
 namespace wycheproof_detail {
-
-inline std::uint64_t big_endian_counter(const std::uint8_t* data, std::size_t size) {
-  std::uint64_t value = 0;
-  for (std::size_t i = 0; i < size; ++i) value = (value << 8) | data[i];
-  return value;
-}
 
 // Room for any one test layout at a time (they differ in their key slots only).
 constexpr std::size_t kArena = sizeof(Layout<memplan::NoLock, memplan::AesGcm>) + 1024;
@@ -90,7 +85,7 @@ const char* run_aead_vector(const AeadVector& v, VectorCounts& counts) {
   if (!layout.init() || !layout.sessions.attach({&store, &clock, &identity})) return "layout init";
   auto session = layout.sessions.open_session();
   if (!session) return "open_session";
-  const std::uint64_t counter = wycheproof_detail::big_endian_counter(v.iv + kFixed, kCounter);
+  const std::uint64_t counter = big_endian(v.iv + kFixed, kCounter);
   store.set_mark(session.value().index, counter);
   if (!layout.sessions.load_key(session.value(), {v.key, v.key_size})) return "load_key";
   const memplan::ConstByteSpan aad{v.aad, v.aad_size};
