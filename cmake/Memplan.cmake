@@ -9,6 +9,14 @@
 #     Properties: MEMPLAN_PROFILE, MEMPLAN_LAYOUT_NAME, MEMPLAN_LAYOUT_DIR,
 #     MEMPLAN_LINKER_FRAGMENT, MEMPLAN_BUDGET_JSON.
 #
+#   Every layout's profile also configures mbedTLS: at the end of the configure
+#   step, the tables the profiles chose (crypto.tables) become compile
+#   definitions of memplan::mbedcrypto and of everything using it. One build has
+#   one mbedTLS, so profiles that disagree stop the configure step with their
+#   positions; an installed package serves the choices it was built with
+#   (profiles given in MEMPLAN_MBEDTLS_PROFILES when it was built) and refuses
+#   others.
+#
 #   memplan_check_elf(<executable> PROFILE <file.yaml> [REPORT <file.md>])
 #     After each link, checks the image against the profile (pyelftools) and
 #     fails the build on any violation; writes a Markdown budget report.
@@ -62,6 +70,50 @@ function(_memplan_profile_name profile name_var outputs_var)
   set(${outputs_var} "${_lines}" PARENT_SCOPE)
 endfunction()
 
+set(MEMPLAN_MBEDTLS_PROFILES "" CACHE STRING
+    "Profiles (;-list) whose mbedTLS table choices this build's mbedTLS must serve, besides its own layouts' (for installed packages)")
+
+# Runs once, when the top-level directory is done (every memplan_add_layout has run).
+function(_memplan_configure_mbedtls)
+  get_property(generator_dir GLOBAL PROPERTY MEMPLAN_GENERATOR_DIR)
+  get_property(profiles GLOBAL PROPERTY MEMPLAN_BUILD_PROFILES)
+  foreach(profile IN LISTS MEMPLAN_MBEDTLS_PROFILES)
+    get_filename_component(profile "${profile}" ABSOLUTE)
+    list(APPEND profiles "${profile}")
+  endforeach()
+  if(TARGET memplan_mbedcrypto)
+    set(installed OFF)
+  elseif(TARGET memplan::mbedcrypto AND profiles)
+    set(installed ON)
+  else()
+    return()
+  endif()
+  execute_process(
+    COMMAND ${CMAKE_COMMAND} -E env "PYTHONPATH=${generator_dir}" PYTHONDONTWRITEBYTECODE=1
+            "${MEMPLAN_PYTHON}" -m memplan mbedtls --ignore-invalid ${profiles}
+    OUTPUT_VARIABLE macros RESULT_VARIABLE status OUTPUT_STRIP_TRAILING_WHITESPACE)
+  if(NOT status EQUAL 0)
+    message(FATAL_ERROR "memplan: the profiles of this build cannot share one mbedTLS build (the errors are above)")
+  endif()
+  string(REPLACE "\n" ";" macros "${macros}")
+  if(NOT installed)
+    target_compile_definitions(memplan_mbedcrypto PUBLIC ${macros})
+    return()
+  endif()
+  get_target_property(built memplan::mbedcrypto INTERFACE_COMPILE_DEFINITIONS)
+  list(FILTER built INCLUDE REGEX "^(MEMPLAN_MBEDTLS_PLANNED|MBEDTLS_AES_|MBEDTLS_GCM_)")
+  list(SORT built)
+  list(SORT macros)
+  if(NOT built STREQUAL macros)
+    string(REPLACE ";" " " built "${built}")
+    string(REPLACE ";" " " macros "${macros}")
+    message(FATAL_ERROR "memplan: the profiles (${profiles}) need mbedTLS built with ${macros}; the installed "
+                        "memplan::mbedcrypto was built with ${built}. Build and install memplan with "
+                        "-DMEMPLAN_MBEDTLS_PROFILES=<your profiles>, or choose the installed tables (crypto.tables).")
+  endif()
+endfunction()
+cmake_language(DEFER DIRECTORY "${CMAKE_SOURCE_DIR}" CALL _memplan_configure_mbedtls)
+
 function(memplan_add_layout target)
   cmake_parse_arguments(PARSE_ARGV 1 ARG "" "PROFILE;OUTPUT_DIR" "")
   get_property(MEMPLAN_GENERATOR_DIR GLOBAL PROPERTY MEMPLAN_GENERATOR_DIR)
@@ -84,6 +136,7 @@ function(memplan_add_layout target)
   # The name decides the output folder; re-read it when the profile changes.
   set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS "${profile}")
   _memplan_profile_name("${profile}" name generated)
+  set_property(GLOBAL APPEND PROPERTY MEMPLAN_BUILD_PROFILES "${profile}")
 
   set(layout_dir "${out_dir}/${name}")
   list(TRANSFORM generated PREPEND "${out_dir}/" OUTPUT_VARIABLE outputs)

@@ -17,6 +17,8 @@
 #define MBEDTLS_POLY1305_C
 #define MBEDTLS_CHACHAPOLY_C
 #define MBEDTLS_PLATFORM_C
+/* GCM and CCM run AES forward only: no inverse tables, no decryption code. */
+#define MBEDTLS_BLOCK_CIPHER_NO_DECRYPT
 /* Every allocation goes to memplan's calloc, which counts the call and fails:
  * a hidden heap use is an error at run time, never a silent allocation. */
 #define MBEDTLS_PLATFORM_MEMORY
@@ -33,10 +35,20 @@ void memplan_mbedtls_free(void *pointer);
 }
 #endif
 
-#if defined(__arm__)
-/* Cortex-M: AES tables in flash, not in the RAM budget; no AES instructions. */
+/* The lookup tables are part of the plan (a profile's crypto.tables): memplan's
+ * CMake functions pass MEMPLAN_MBEDTLS_PLANNED and the macros that
+ * `memplan mbedtls PROFILE...` prints for the products linked into this build
+ * (MBEDTLS_AES_ROM_TABLES, MBEDTLS_AES_FEWER_TABLES, MBEDTLS_GCM_LARGE_TABLE),
+ * to mbedTLS and to everything that includes it, since they change the size of
+ * a GCM context. Without them (a probe compiled by hand): the profile's
+ * defaults, AES tables compact in flash and GCM's 4-bit table. */
+#ifndef MEMPLAN_MBEDTLS_PLANNED
 #define MBEDTLS_AES_ROM_TABLES
 #define MBEDTLS_AES_FEWER_TABLES
+#endif
+
+#if defined(__arm__)
+/* Cortex-M: no AES instructions. */
 #define MBEDTLS_HAVE_ASM
 #elif defined(__x86_64__)
 /* Host: AES-NI when the CPU has it (detected at run time). */

@@ -1,4 +1,4 @@
-"""memplan's command line: generate, check, report, name, check-elf, diff.
+"""memplan's command line: generate, check, report, name, mbedtls, check-elf, diff, schema.
 
 Exit codes: 0 ok, 1 profile, budget or image errors, 2 usage errors (bad
 arguments, and input files that cannot be read as an image or a report).
@@ -117,6 +117,37 @@ def _cmd_name(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_mbedtls(args: argparse.Namespace) -> int:
+    """The macros of the one mbedTLS build the profiles share, one per line (for memplan's CMake
+    functions); the defaults without profiles; exit 1 naming each profile that disagrees.
+    With --ignore-invalid, a profile that does not validate is left out (the build's generate
+    step reports its errors, where a bad profile's errors belong)."""
+    from memplan.mbedtls_build import build_options
+    from memplan.validator import load_profile
+
+    profiles: List[Profile] = []
+    errors: List[str] = []
+    for path in args.profiles:
+        try:
+            profiles.append(load_profile(path)[0])
+        except ProfileError as exc:
+            if not args.ignore_invalid:
+                errors.extend(str(d) for d in exc.diagnostics)
+        except OSError as exc:
+            raise UsageError(f"cannot read profile {path}: {exc.strerror}") from None
+    if not errors:
+        try:
+            options = build_options(profiles)
+        except ProfileError as exc:
+            errors = [str(d) for d in exc.diagnostics]
+    if errors:
+        print("\n".join(errors), file=sys.stderr)
+        return EXIT_ERRORS
+    for macro in options.macros:
+        print(macro)
+    return EXIT_OK
+
+
 def _cmd_report(args: argparse.Namespace) -> int:
     from memplan.render import render_report
 
@@ -204,6 +235,7 @@ def _parser() -> argparse.ArgumentParser:
         ("check", "validate profiles and their budgets; write nothing", _args_check, _cmd_check),
         ("report", "print a profile's RAM budget report", _args_report, _cmd_report),
         ("name", "print a profile's name (for build systems)", _args_name, _cmd_name),
+        ("mbedtls", "print the mbedTLS macros the profiles' shared build needs", _args_mbedtls, _cmd_mbedtls),
         ("check-elf", "check a linked image against its profile", _args_check_elf, _cmd_check_elf),
         ("diff", "compare two budget.json reports", _args_diff, _cmd_diff),
         ("schema", "print the JSON Schema of a profile (for editors)", _args_none, _cmd_schema),
@@ -237,6 +269,11 @@ def _args_report(p: argparse.ArgumentParser) -> None:
 def _args_name(p: argparse.ArgumentParser) -> None:
     p.add_argument("profile", metavar="PROFILE")
     p.add_argument("--outputs", action="store_true", help="also print the files generate writes, relative to --out")
+
+
+def _args_mbedtls(p: argparse.ArgumentParser) -> None:
+    p.add_argument("profiles", nargs="*", metavar="PROFILE", help="every profile linked against the build (none: defaults)")
+    p.add_argument("--ignore-invalid", action="store_true", help="leave out profiles that do not validate")
 
 
 def _args_check_elf(p: argparse.ArgumentParser) -> None:

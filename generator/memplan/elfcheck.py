@@ -17,6 +17,9 @@ table, not only from symbols a linker script could define anywhere:
   fragment's ASSERT hold it; and everything the image puts in the region
   (the layout, .data, .bss, mbedTLS, the stack if it lives there) within the
   region's `target.regions.<r>.size`.
+- mbedTLS's AES tables, where the image has them, are where the profile
+  planned them (crypto.tables.aes: flash or RAM), and in RAM no larger than
+  planned. An image without them (a hardware backend) passes.
 - A Cortex-M image must not contain the heap (malloc, free, calloc, realloc,
   operator new/delete) or the C++ exception runtime (__cxa_*).
 
@@ -31,7 +34,7 @@ import re
 from dataclasses import dataclass, field
 from typing import List, Optional, Tuple
 
-from memplan.elfimage import SHF_TLS, SHT_NOBITS, Image, Section, Symbol
+from memplan.elfimage import SHF_TLS, SHF_WRITE, SHT_NOBITS, Image, Section, Symbol
 from memplan.planner import Plan, PlacedObject, RegionPlan, align_up, plan_for_abi
 from memplan.target_abi import HOST_CORE
 
@@ -86,12 +89,28 @@ class ObjectResult:
 
 
 @dataclass
+class TablesResult:
+    """mbedTLS's AES tables as the image has them (aes.c's static arrays)."""
+
+    choice: str  # what the profile planned
+    bytes: int
+    section: str
+    in_ram: bool
+
+
+# aes.c's tables: the S-box, the round tables and the round constants the AEADs use, and the
+# inverse ones, which only an unoptimized build keeps (MBEDTLS_BLOCK_CIPHER_NO_DECRYPT).
+AES_TABLE_SYMBOLS = ("FSb", "FT0", "FT1", "FT2", "FT3", "round_constants", "RSb", "RT0", "RT1", "RT2", "RT3")
+
+
+@dataclass
 class CheckResult:
     image: Image
     plan: Plan
     regions: List[RegionResult]
     objects: List[ObjectResult]
     findings: List[Finding]
+    tables: Optional[TablesResult] = None
 
     @property
     def arm(self) -> bool:
@@ -245,6 +264,28 @@ class _Checker:
                   if s.size and s.section_index >= 0 and _overlap(s.address, s.size, lo, hi)]
         return _largest_first([(s.name, s.size) for s in inside])
 
+    def aes_tables(self) -> Optional[TablesResult]:
+        """Where the image's AES tables live, and in RAM whether they fit the plan. An unoptimized
+        build keeps the tables mbedTLS's configuration leaves unused (they are static and marked
+        unused, not left out), so more tables than planned is only an error where they cost RAM."""
+        planned = self.plan.aes_tables
+        found = {name: sym for name in AES_TABLE_SYMBOLS
+                 if (sym := self.image.symbols.get(name)) is not None and sym.size and sym.section_index >= 0}
+        if planned is None or "FT0" not in found:
+            return None  # no AES in the profile, or none of mbedTLS's in the image
+        section = self.image.sections[found["FT0"].section_index]
+        in_ram = bool(section.flags & SHF_WRITE)
+        result = TablesResult(planned.choice, sum(sym.size for sym in found.values()), section.name, in_ram)
+        key = "crypto.tables.aes"
+        if in_ram != planned.in_ram:
+            self.add(key, f"the image's AES tables are in {section.name} ({'RAM' if in_ram else 'flash'}), but the profile plans "
+                          f"{planned.choice}: its mbedTLS was built {'without' if in_ram else 'with'} MBEDTLS_AES_ROM_TABLES")
+        elif in_ram and result.bytes > planned.bytes:
+            self.add(key, f"the image's AES tables take {result.bytes} B of RAM ({', '.join(sorted(found))}), and the profile plans "
+                          f"{planned.choice} ({planned.bytes} B): an unoptimized build keeps the tables mbedTLS leaves unused, "
+                          "or its mbedTLS was built without MBEDTLS_AES_FEWER_TABLES")
+        return result
+
     def heap(self) -> None:
         for name in sorted(self.image.symbols):
             if name in FORBIDDEN_EXACT or (name.startswith(FORBIDDEN_PREFIXES) and not PLACEMENT_FORMS.match(name)):
@@ -265,6 +306,7 @@ def check_image(image: Image, profile_plan: Plan) -> CheckResult:
     the_plan = _plan_for_image(profile_plan, image)
     checker = _Checker(image, the_plan)
     regions = [checker.region(region) for region in the_plan.regions if region.objects]
+    tables = checker.aes_tables()
     if image.arm:
         checker.heap()
-    return CheckResult(image, the_plan, regions, checker.objects, checker.findings)
+    return CheckResult(image, the_plan, regions, checker.objects, checker.findings, tables)

@@ -29,7 +29,7 @@ from memplan.escape import escape_unprintable
 MAX_IMAGE_BYTES = 1 << 30  # debug builds of firmware reach tens of MiB; refuse what no image is
 
 SHT_NULL, SHT_SYMTAB, SHT_STRTAB, SHT_NOBITS = 0, 2, 3, 8
-SHF_ALLOC, SHF_TLS = 0x2, 0x400
+SHF_WRITE, SHF_ALLOC, SHF_TLS = 0x1, 0x2, 0x400
 SHN_LORESERVE, SHN_XINDEX = 0xFF00, 0xFFFF
 
 # Machines check-elf knows the ABI of: the Cortex-M cores and the x86-64 host.

@@ -40,6 +40,8 @@ def to_document(result: CheckResult) -> Dict[str, Any]:
              "address": o.symbol.address if o.symbol else None, "ok": o.ok}
             for o in result.objects
         ],
+        "mbedtls": None if result.tables is None else {
+            "aes_tables": result.tables.choice, "aes_tables_bytes": result.tables.bytes, "aes_tables_section": result.tables.section},
         "violations": [{"subject": f.subject, "message": f.message} for f in result.findings],
     }
 
@@ -60,6 +62,10 @@ def render(result: CheckResult, fmt: str) -> str:
                   "| region | size | used | free | layout | layout budget |", "| --- | ---: | ---: | ---: | ---: | ---: |"]
         for r in result.regions:
             lines.append(f"| {r.name} | {r.size} B | {r.used} B | {r.free} B | {r.layout_bytes} B | {r.budget} B |")
+        if result.tables is not None:
+            t = result.tables
+            lines += ["", f"mbedTLS AES tables (`crypto.tables.aes`: {t.choice}): {t.bytes} B in `{t.section}` "
+                          f"({'RAM' if t.in_ram else 'flash'})."]
         if result.findings:
             lines += ["", "| violation | detail |", "| --- | --- |"]
             lines += [f"| `{f.subject}` | {f.message} |" for f in result.findings]
@@ -68,5 +74,8 @@ def render(result: CheckResult, fmt: str) -> str:
         for r in result.regions:
             lines.append(f"  region {r.name}: {r.used} of {r.size} B used, {r.free} B free; layout {r.layout_bytes} of its "
                          f"{r.budget} B budget")
+        if result.tables is not None:
+            t = result.tables
+            lines.append(f"  mbedTLS AES tables ({t.choice}): {t.bytes} B in {t.section} ({'RAM' if t.in_ram else 'flash'})")
         lines += error_lines(result)
     return "\n".join(lines) + "\n"

@@ -25,6 +25,11 @@ AEADS = {
     "aes-256-ccm": Aead("ccm", 256),
     "chacha20-poly1305": Aead("chachapoly", 256),
 }
+# mbedTLS's lookup tables (mbedtls_build.py): where AES's live and how many, and GHASH's per key.
+AES_TABLE_CHOICES = ("flash-compact", "flash-full", "ram-compact", "ram-full")
+GCM_TABLE_CHOICES = ("4-bit", "8-bit")
+DEFAULT_AES_TABLES = "flash-compact"
+DEFAULT_GCM_TABLE = "4-bit"
 WORKSPACE_BUFFERS = ("input0", "input1", "output0", "output1", "scratch")
 
 
@@ -71,6 +76,8 @@ class Crypto:
     max_age_s: int
     max_security_violations: int
     replay_window: int = 0  # counters open() remembers against replay; 0: none
+    aes_tables: str = DEFAULT_AES_TABLES  # AES_TABLE_CHOICES; used by the AES AEADs only
+    gcm_table: str = DEFAULT_GCM_TABLE  # GCM_TABLE_CHOICES; used by AES-GCM only
 
     @property
     def family(self) -> str:

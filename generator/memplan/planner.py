@@ -14,6 +14,7 @@ from typing import Dict, List, Optional, Tuple
 
 from memplan import names, rules
 from memplan.diagnostics import Diagnostic, ProfileError
+from memplan.mbedtls_build import AES_TABLES, GCM_TABLE_MACROS, AesTables, uses_aes, uses_gcm
 from memplan.model import USAGES, WORKSPACE_BUFFERS, PoolSpec, Profile
 from memplan.target_abi import HOST_CORE, TargetAbi, abi_for
 
@@ -147,11 +148,33 @@ class Plan:
 
     @property
     def key_context_size(self) -> int:
-        return self.abi.key_context(self.profile.crypto.family)[0]
+        return self.abi.key_context(self.profile.crypto.family, self.profile.crypto.gcm_table)[0]
 
     @property
     def key_context_align(self) -> int:
-        return self.abi.key_context(self.profile.crypto.family)[1]
+        return self.abi.key_context(self.profile.crypto.family, self.profile.crypto.gcm_table)[1]
+
+    @property
+    def aes_tables(self) -> Optional[AesTables]:
+        """The AES tables the product's mbedTLS build holds (outside the layout), or None without AES."""
+        return AES_TABLES[self.profile.crypto.aes_tables] if uses_aes(self.profile) else None
+
+    @property
+    def gcm_table(self) -> Optional[str]:
+        return self.profile.crypto.gcm_table if uses_gcm(self.profile) else None
+
+    @property
+    def mbedtls_checks(self) -> List[Tuple[str, bool, str, str]]:
+        """(macro, defined?, profile key, its value) for each mbedTLS macro the profile's
+        tables decide: the header refuses an mbedTLS build configured otherwise."""
+        checks: List[Tuple[str, bool, str, str]] = []
+        crypto = self.profile.crypto
+        if self.aes_tables is not None:
+            for macro in ("MBEDTLS_AES_ROM_TABLES", "MBEDTLS_AES_FEWER_TABLES"):
+                checks.append((macro, macro in self.aes_tables.macros, "crypto.tables.aes", crypto.aes_tables))
+        if self.gcm_table is not None:
+            checks.append(("MBEDTLS_GCM_LARGE_TABLE", bool(GCM_TABLE_MACROS[crypto.gcm_table]), "crypto.tables.gcm", crypto.gcm_table))
+        return checks
 
     def region(self, name: str) -> RegionPlan:
         return next(r for r in self.regions if r.name == name)
@@ -229,7 +252,7 @@ def plan_for_abi(profile: Profile, core: str) -> Plan:
                 f"each {abi.session_record_size} B session record fills a {slot_size} B slot (a whole number of {line} B cache lines)",
             )
         )
-    context_size, context_align = abi.key_context(profile.crypto.family)
+    context_size, context_align = abi.key_context(profile.crypto.family, profile.crypto.gcm_table)
     add(profile.sessions.region, "sessions.key_slots", names.KEY_SLOTS, names.KEY_SLOT_STORAGE,
         context_size * profile.sessions.key_slots, max(line, context_align))
 

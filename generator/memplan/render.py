@@ -13,6 +13,7 @@ import jinja2
 
 from memplan import BUDGET_SCHEMA, LAYOUT_CONTRACT, PROFILE_SCHEMA, __version__, names
 from memplan.escape import escape_unprintable
+from memplan.mbedtls_build import GCM_TABLE_BYTES
 from memplan.planner import Plan, RegionPlan
 from memplan.target_abi import HOST_CORE
 
@@ -83,6 +84,8 @@ def budget_document(plan: Plan, profile_bytes: bytes) -> Dict[str, Any]:
         "description": p.description,
         "target": {"core": p.target.core, "cache_line": p.target.cache_line},
         "totals": {"layout": sum(r.used for r in _shown_regions(plan)), "budget": sum(r.budget for r in _shown_regions(plan))},
+        # mbedTLS's lookup tables (crypto.tables): AES's are outside the layout, GHASH's inside each key slot.
+        "mbedtls": _mbedtls_document(plan),
         "regions": [
             {
                 "name": r.name,
@@ -109,6 +112,40 @@ def budget_document(plan: Plan, profile_bytes: bytes) -> Dict[str, Any]:
             }
             for r in _shown_regions(plan)
         ],
+    }
+
+
+def _table_rows(plan: Plan) -> List[Dict[str, Any]]:
+    """mbedTLS's lookup tables the profile chose (crypto.tables): what they cost and where they are."""
+    rows: List[Dict[str, Any]] = []
+    aes = plan.aes_tables
+    if aes is not None:
+        rounds = "1 round table, rotated per lookup" if aes.round_tables == 1 else f"{aes.round_tables} round tables"
+        rows.append({
+            "name": "AES", "key": "crypto.tables.aes", "choice": aes.choice, "ram": aes.ram_bytes, "flash": aes.flash_bytes,
+            "where": (f"S-box, {rounds}, round constants: "
+                      + ("in the image's .bss (placed by your linker script, outside the layout), filled by Memory::init()"
+                         if aes.in_ram else "const, in the image's flash")),
+        })
+    gcm = plan.gcm_table
+    if gcm is not None:
+        per_slot = GCM_TABLE_BYTES[gcm]
+        slots = plan.profile.sessions.key_slots
+        rows.append({
+            "name": "GHASH", "key": "crypto.tables.gcm", "choice": gcm, "ram": per_slot * slots, "flash": 0,
+            "where": f"{per_slot} B inside each of the {slots} key slots (counted in key_slots above)",
+        })
+    return rows
+
+
+def _mbedtls_document(plan: Plan) -> Dict[str, Any]:
+    aes, gcm = plan.aes_tables, plan.gcm_table
+    return {
+        "aes_tables": aes.choice if aes else None,
+        "aes_tables_ram": aes.ram_bytes if aes else 0,
+        "aes_tables_flash": aes.flash_bytes if aes else 0,
+        "gcm_table": gcm,
+        "gcm_table_per_key_slot": GCM_TABLE_BYTES[gcm] if gcm else 0,
     }
 
 
@@ -198,6 +235,7 @@ def view_model(plan: Plan, profile_bytes: bytes) -> Dict[str, Any]:
             }
             for r in regions
         ],
+        "mbedtls_tables": _table_rows(plan),
         "svg": _svg_model(plan),
     }
 

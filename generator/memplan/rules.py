@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Dict, FrozenSet, Optional, Tuple, Union
 
 from memplan import PROFILE_SCHEMA, limits
-from memplan.model import AEADS, CORES, USAGES
+from memplan.model import AEADS, AES_TABLE_CHOICES, CORES, GCM_TABLE_CHOICES, USAGES
 from memplan.reserved import CPP_KEYWORDS, LIBRARY_MACROS
 
 # Profile and pool names become namespaces, directories and parts of C++
@@ -247,6 +247,21 @@ PROFILE = Mapping(
                     "Counters open() remembers per session: a counter seen before, or more than this far below the "
                     "highest seen, is refused (the sliding window of IPsec and DTLS). For sessions that receive from "
                     "one peer whose nonces are its fixed field and counter. Default 0: replay is the product's job."),
+                "tables": Mapping(
+                    {
+                        "aes": Choice(AES_TABLE_CHOICES,
+                                      "AES's lookup tables (AES-GCM, AES-CCM): const in flash or filled in RAM at init (RAM "
+                                      "is faster where flash has wait states), compact (1.3 KiB: one round table, rotated "
+                                      "per lookup) or full (4.3 KiB: four round tables, fewer instructions). Default "
+                                      "flash-compact."),
+                        "gcm": Choice(GCM_TABLE_CHOICES,
+                                      "GHASH's table in each AES-GCM key slot: 4-bit (256 B) or 8-bit (4 KiB, "
+                                      "MBEDTLS_GCM_LARGE_TABLE: fewer instructions per byte). Default 4-bit."),
+                    },
+                    (),
+                    "mbedTLS's lookup tables: speed against RAM and flash. One mbedTLS build has one choice, so "
+                    "the products linked into one build must agree.",
+                ),
             },
             ("aead", "tag_size", "nonce", "rotation", "max_security_violations"),
         ),
@@ -263,6 +278,7 @@ CROSS_CHECKS = (
     "a key pool's blocks hold a whole key and a nonce pool's blocks a whole nonce",
     "size strings obey the same ranges as integers",
     "a description does not end in a backslash and holds no '*/' nor a lone surrogate",
+    "crypto.tables.aes applies to the AES AEADs and crypto.tables.gcm to AES-GCM only",
     "YAML aliases, merge keys, custom tags, duplicate keys and YAML 1.1 number forms are refused",
 )
 

@@ -2,7 +2,8 @@
 
 `host` is x86-64 LP64 (g++); every Cortex-M core is ILP32 AAPCS
 (arm-none-eabi-g++). A key slot is one AEAD context of mbedTLS 3.6.6 built
-with `cmake/mbedtls/memplan_mbedtls_config.h`: `mbedtls_gcm_context`,
+with `cmake/mbedtls/memplan_mbedtls_config.h`: `mbedtls_gcm_context` (with
+GHASH's 4-bit table, or its 8-bit one: MBEDTLS_GCM_LARGE_TABLE),
 `mbedtls_ccm_context` or `mbedtls_chachapoly_context` (no MBEDTLS_CIPHER_C,
 so an AES key schedule is inside its context). tests/generator/
 test_target_abi.py compiles a probe with both compilers and checks every
@@ -20,6 +21,7 @@ class TargetAbi:
     pointer_size: int
     # (sizeof, alignof) of the key slot context per AEAD family (rules.FAMILIES)
     gcm_context: Tuple[int, int]
+    gcm_large_table_context: Tuple[int, int]  # with MBEDTLS_GCM_LARGE_TABLE (crypto.tables.gcm: 8-bit)
     ccm_context: Tuple[int, int]
     chachapoly_context: Tuple[int, int]
     session_record_size: int
@@ -28,8 +30,10 @@ class TargetAbi:
     pool_block_state_size: int  # a block's out-of-band 64-bit generation and 16-bit free-list link
     pool_state_align: int  # memplan::PoolState<N>: two 32-bit words and a 16-bit link per block
 
-    def key_context(self, family: str) -> Tuple[int, int]:
-        """(sizeof, alignof) of one key slot's context for an AEAD family."""
+    def key_context(self, family: str, gcm_table: str = "4-bit") -> Tuple[int, int]:
+        """(sizeof, alignof) of one key slot's context for an AEAD family (and GCM table)."""
+        if family == "gcm" and gcm_table == "8-bit":
+            return self.gcm_large_table_context
         return {"gcm": self.gcm_context, "ccm": self.ccm_context, "chachapoly": self.chachapoly_context}[family]
 
     def pool_state_size(self, count: int) -> int:
@@ -40,6 +44,7 @@ class TargetAbi:
 _CORTEX_M = TargetAbi(
     pointer_size=4,
     gcm_context=(616, 8),
+    gcm_large_table_context=(4456, 8),
     ccm_context=(344, 4),
     chachapoly_context=(232, 8),
     session_record_size=64,
@@ -52,6 +57,7 @@ _CORTEX_M = TargetAbi(
 _HOST = TargetAbi(
     pointer_size=8,
     gcm_context=(624, 8),
+    gcm_large_table_context=(4464, 8),
     ccm_context=(376, 8),
     chachapoly_context=(240, 8),
     session_record_size=64,

@@ -13,7 +13,7 @@ from typing import Callable, Dict, List, Optional, Tuple
 from memplan import PROFILE_SCHEMA, limits, names, rules
 from memplan.diagnostics import Diagnostic, Position, ProfileError
 from memplan.loader import YList, YMap, YNode, YScalar, load_file
-from memplan.model import AEADS, Crypto, PoolSpec, Profile, Sessions, Target, Workspace
+from memplan.model import AEADS, DEFAULT_AES_TABLES, DEFAULT_GCM_TABLE, Crypto, PoolSpec, Profile, Sessions, Target, Workspace
 from memplan.reserved import CPP_KEYWORDS, LIBRARY_MACROS, RESERVED_IDENTIFIER
 
 NAME_RE = re.compile(rules.NAME_PATTERN)
@@ -341,12 +341,32 @@ def _crypto(c: _Checker, node: Optional[YNode]) -> Optional[Crypto]:
                            *rules.bounds("crypto.max_security_violations"))
     window_node = c.child(m, "replay_window")
     window = c.integer(window_node, "crypto.replay_window", *rules.bounds("crypto.replay_window")) if window_node is not None else 0
-    values = (aead, tag_size, fixed, counter, reserve, max_messages, max_age_s, violations, window)
+    aes_tables, gcm_table = _tables(c, c.child(m, "tables"), aead)
+    values = (aead, tag_size, fixed, counter, reserve, max_messages, max_age_s, violations, window, aes_tables, gcm_table)
     if any(v is None for v in values):
         return None
     assert aead is not None
     return Crypto(aead, AEADS[aead].key_bits, tag_size, fixed, counter, reserve, max_messages, max_age_s,  # type: ignore[arg-type]
-                  violations, window)  # type: ignore[arg-type]
+                  violations, window, aes_tables, gcm_table)  # type: ignore[arg-type]
+
+
+def _tables(c: _Checker, node: Optional[YNode], aead: Optional[str]) -> Tuple[Optional[str], Optional[str]]:
+    """crypto.tables: (aes, gcm), each defaulted; a table the AEAD does not use is an error, not a silent no-op."""
+    if node is None:
+        return DEFAULT_AES_TABLES, DEFAULT_GCM_TABLE
+    m = c.mapping(node, "crypto.tables", *rules.keys("crypto.tables"))
+    found: List[Optional[str]] = []
+    for key, default, used_by in (("aes", DEFAULT_AES_TABLES, ("gcm", "ccm")), ("gcm", DEFAULT_GCM_TABLE, ("gcm",))):
+        value_node = c.child(m, key)
+        if value_node is None:
+            found.append(default if m is not None else None)
+            continue
+        value = c.choice(value_node, f"crypto.tables.{key}", rules.choices(f"crypto.tables.{key}"))
+        if value is not None and aead is not None and AEADS[aead].family not in used_by:
+            c.error(value_node.position, f"crypto.tables.{key}", f"{aead} has no {key.upper()} tables; remove this key")
+            value = None
+        found.append(value)
+    return found[0], found[1]
 
 
 def _pools(c: _Checker, node: Optional[YNode], region_ref: Callable[[Optional[YNode], str], str], crypto: Optional[Crypto]) -> Optional[List[PoolSpec]]:

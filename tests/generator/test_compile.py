@@ -33,6 +33,11 @@ LOOKALIKE = VALID_PROFILE.replace("name: demo", "name: lookalike").replace(
 ).replace("    ccm: {size: 64KiB}", "    pool: {size: 64KiB}").replace("  ccm: 4KiB", "  pool: 12KiB").replace(
     "  buffer_size: 2048\n", "  buffer_size: 2048\n  region: pool\n")
 
+# mbedTLS's tables outside the defaults: the header needs an mbedTLS built with the macros `memplan mbedtls` prints.
+TABLES = VALID_PROFILE.replace("name: demo", "name: tables").replace("  sram: 48KiB", "  sram: 100KiB").replace(
+    "  aead: aes-256-gcm\n", "  aead: aes-256-gcm\n  tables: {aes: ram-full, gcm: 8-bit}\n")
+TABLES_MACROS = ("-DMEMPLAN_MBEDTLS_PLANNED", "-DMBEDTLS_GCM_LARGE_TABLE")
+
 TU = """\
 #include "layout.hpp"
 
@@ -86,6 +91,12 @@ def _jobs(out: Path) -> List[Job]:
         header = out / "lookalike" / "layout.hpp"
         jobs.append(Job(("ok", "lookalike", label), header, "lookalike", tuple(compiler), False))
 
+    for label, compiler in (("host", HOST), ("cortex-m4", CORTEX_M4)):
+        header = out / "tables" / "layout.hpp"
+        jobs.append(Job(("tables", label), header, "tables", (*compiler, *TABLES_MACROS), False))
+        # mbedTLS configured with the defaults (flash-compact, 4-bit), not with the profile's tables.
+        jobs.append(Job(("tables_not_configured", label), header, "tables", tuple(compiler), True))
+
     medium = out / "medium" / "layout.hpp"
     edits = out / "edited"
     # Budget constant one byte below the plan: the target build (first abi namespace) and the host build.
@@ -125,7 +136,9 @@ def results(tmp_path_factory: pytest.TempPathFactory, mbedtls_dir: Path) -> Dict
     out = tmp_path_factory.mktemp("layouts")
     lookalike = out / "lookalike.yaml"
     lookalike.write_text(LOOKALIKE, encoding="utf-8")
-    profiles = [str(REPO / "profiles" / f"{n}.yaml") for n in SHIPPED] + [str(lookalike)]
+    tables = out / "tables.yaml"
+    tables.write_text(TABLES, encoding="utf-8")
+    profiles = [str(REPO / "profiles" / f"{n}.yaml") for n in SHIPPED] + [str(lookalike), str(tables)]
     assert main(["generate", *profiles, "--out", str(out)]) == 0
     jobs = _jobs(out)
     work = tmp_path_factory.mktemp("compile")
@@ -194,3 +207,18 @@ def test_generator_and_runtime_name_the_same_layout_contract() -> None:
 
     header = (REPO / "runtime" / "include" / "memplan" / "memplan.hpp").read_text(encoding="utf-8")
     assert re.search(rf"^#define MEMPLAN_LAYOUT_CONTRACT {LAYOUT_CONTRACT}$", header, re.M)
+
+
+@pytest.mark.parametrize("label", ["host", "cortex-m4"])
+def test_tables_compile_against_an_mbedtls_built_with_them(results, label: str) -> None:
+    result = results[("tables", label)]
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize("label", ["host", "cortex-m4"])
+def test_tables_refuse_an_mbedtls_built_otherwise(results, label: str) -> None:
+    """The #error handshake names the profile key before any static_assert on sizes."""
+    result = results[("tables_not_configured", label)]
+    assert result.returncode != 0
+    assert "profile 'tables' plans crypto.tables.aes: ram-full, so mbedTLS must be built without MBEDTLS_AES_ROM_TABLES" in result.stderr
+    assert "crypto.tables.gcm: 8-bit, so mbedTLS must be built with MBEDTLS_GCM_LARGE_TABLE" in result.stderr

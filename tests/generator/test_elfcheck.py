@@ -11,15 +11,17 @@ from __future__ import annotations
 import json
 import random
 import re
+import subprocess
 from pathlib import Path
-from typing import Any, Callable, Dict, List
+from typing import Any, Callable, Dict, List, Optional
 
 import pytest
 
 from conftest import Run, run_subprocess
 from elf_images import ARM_PROFILE, HOST_PROFILE, Images, edit
 from memplan import BUDGET_SCHEMA
-from memplan.elfcheck import mangle
+from memplan.elfcheck import check_image, mangle
+from memplan.elfimage import SHF_ALLOC, SHF_WRITE, SHT_NOBITS, Image, Section, Symbol
 from memplan.planner import Plan, plan
 from memplan.target_abi import HOST_CORE
 from memplan.validator import load_profile
@@ -74,6 +76,8 @@ def test_correct_image_passes_in_every_format(elf_images: Images, cli: Callable[
     assert (text.code, text.err) == (0, "")
     lines = text.out.splitlines()
     assert lines[0] == f"{image}: profile {PROFILE_OF[label]}: ok"
+    if label.startswith("host"):  # the arm program never loads a key: no AES in its image
+        assert re.fullmatch(r"  mbedTLS AES tables \(flash-compact\): 1320 B in \.rodata \(flash\)", lines.pop()), lines
     assert all(re.fullmatch(r"  region \w+: \d+ of \d+ B used, -?\d+ B free; layout \d+ of its \d+ B budget", line) for line in lines[1:]), lines
     assert (tmp_path / "report.txt").read_text(encoding="utf-8") == text.out
 
@@ -429,3 +433,70 @@ def test_invalid_profile_is_reported_at_its_position(elf_images: Images, cli: Ca
 def test_check_elf_requires_a_profile(elf_images: Images, cli: Callable[..., Run]) -> None:
     run = cli("check-elf", elf_images["host_ok"])
     assert run.code == 2 and "the following arguments are required: --profile" in run.err
+
+
+# -- mbedTLS's AES tables ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("label", ["host_ok", "host_of_arm"])
+@pytest.mark.parametrize("choice, message", [
+    ("flash-full", None),  # fewer flash tables than planned: the budget is RAM, and the header refuses the mismatch
+    ("ram-compact", "but the profile plans ram-compact: its mbedTLS was built with MBEDTLS_AES_ROM_TABLES"),
+    ("ram-full", "but the profile plans ram-full: its mbedTLS was built with MBEDTLS_AES_ROM_TABLES"),
+])
+def test_aes_tables_elsewhere_than_planned_fail(elf_images: Images, cli: Callable[..., Run], tmp_path: Path, label: str, choice: str,
+                                                message: Optional[str]) -> None:
+    """The images' mbedTLS has the default tables (flash-compact); a profile planning them in RAM is refused."""
+    name = PROFILE_OF[label]
+    profile = _profile(tmp_path, name, (r"  aead: aes-128-gcm\n", f"  aead: aes-128-gcm\n  tables: {{aes: {choice}}}\n"))
+    document = _json(cli, elf_images[label], profile)
+    found = _violations(document).get("crypto.tables.aes", [])
+    assert found == ([] if message is None else [found[0]]) and (message is None or message in found[0]), found
+    assert document["mbedtls"]["aes_tables"] == choice and document["mbedtls"]["aes_tables_bytes"] == 1320
+
+
+def _image_with_tables(tables: Dict[str, int], writable: bool) -> Image:
+    """An image whose only content is aes.c's tables, in .bss or .rodata."""
+    flags = SHF_ALLOC | (SHF_WRITE if writable else 0)
+    sections = (Section(0, "", 0, 0, 0, 0), Section(1, ".bss" if writable else ".rodata", SHT_NOBITS if writable else 1, flags, 0x1000, 0x4000))
+    symbols, address = {}, 0x1000
+    for name, size in tables.items():
+        symbols[name] = Symbol(name, address, size, sections[1].name, 1)
+        address += size
+    return Image("tables.elf", 62, 64, sections, symbols)  # x86-64: no fragment, no heap check
+
+
+@pytest.mark.parametrize("tables, choice, message", [
+    ({"FSb": 256, "FT0": 1024, "round_constants": 40}, "ram-compact", None),
+    ({"FSb": 256, "FT0": 1024, "FT1": 1024, "FT2": 1024, "FT3": 1024, "round_constants": 40}, "ram-full", None),
+    ({"FSb": 256, "FT0": 1024, "FT1": 1024, "FT2": 1024, "FT3": 1024, "round_constants": 40}, "ram-compact",
+     "the image's AES tables take 4392 B of RAM (FSb, FT0, FT1, FT2, FT3, round_constants), and the profile plans ram-compact (1320 B)"),
+    ({"FSb": 256, "FT0": 1024, "round_constants": 40, "RSb": 256, "RT0": 1024}, "ram-compact",
+     "take 2600 B of RAM (FSb, FT0, RSb, RT0, round_constants)"),
+])
+def test_aes_tables_in_ram_are_held_to_the_planned_bytes(elf_images: Images, tmp_path: Path, tables: Dict[str, int], choice: str,
+                                                         message: Optional[str]) -> None:
+    profile = _profile(tmp_path, "hosty", (r"  aead: aes-128-gcm\n", f"  aead: aes-128-gcm\n  tables: {{aes: {choice}}}\n"))
+    result = check_image(_image_with_tables(tables, writable=True), plan(load_profile(str(profile))[0]))
+    found = [f.message for f in result.findings if f.subject == "crypto.tables.aes"]
+    assert result.tables is not None and result.tables.in_ram and result.tables.bytes == sum(tables.values())
+    assert found == ([] if message is None else [found[0]]) and (message is None or message in found[0]), found
+
+
+def test_an_image_without_mbedtls_aes_passes_whatever_tables_are_planned(elf_images: Images, cli: Callable[..., Run],
+                                                                         tmp_path: Path) -> None:
+    """The arm program never loads a key, so --gc-sections drops mbedTLS's AES: as with a hardware backend."""
+    assert "FT0" not in subprocess.run(["arm-none-eabi-nm", str(elf_images["arm_ok"])], capture_output=True, text=True).stdout
+    profile = _profile(tmp_path, "armo", (r"  aead: aes-128-gcm\n", "  aead: aes-128-gcm\n  tables: {aes: ram-full}\n"))
+    document = _json(cli, elf_images["arm_ok"], profile)
+    assert document["ok"] and document["mbedtls"] is None
+
+
+@pytest.mark.parametrize("label", ["host_ok", "host_of_arm"])
+def test_the_planned_aes_tables_are_reported_from_the_image(elf_images: Images, cli: Callable[..., Run], label: str) -> None:
+    document = _json(cli, elf_images[label], elf_images.profiles[PROFILE_OF[label]])
+    assert document["ok"] and document["mbedtls"]["aes_tables"] == "flash-compact"
+    assert document["mbedtls"]["aes_tables_bytes"] == 256 + 1024 + 40
+    assert document["mbedtls"]["aes_tables_section"] in (".rodata", ".text")
+    md = _check(cli, elf_images[label], elf_images.profiles[PROFILE_OF[label]], "--format", "md").out
+    assert re.search(r"^mbedTLS AES tables \(`crypto.tables.aes`: flash-compact\): 1320 B in `\.(rodata|text)` \(flash\)\.$", md, re.M)

@@ -29,8 +29,13 @@ PROBE = """\
 #include <memplan/session_record.hpp>
 
 static_assert(sizeof(void*) == {abi.pointer_size}, "pointer_size");
+#if defined(MBEDTLS_GCM_LARGE_TABLE)
+static_assert(sizeof(mbedtls_gcm_context) == {abi.gcm_large_table_context[0]}, "gcm_large_table_context size");
+static_assert(alignof(mbedtls_gcm_context) == {abi.gcm_large_table_context[1]}, "gcm_large_table_context align");
+#else
 static_assert(sizeof(mbedtls_gcm_context) == {abi.gcm_context[0]}, "gcm_context size");
 static_assert(alignof(mbedtls_gcm_context) == {abi.gcm_context[1]}, "gcm_context align");
+#endif
 static_assert(sizeof(mbedtls_ccm_context) == {abi.ccm_context[0]}, "ccm_context size");
 static_assert(alignof(mbedtls_ccm_context) == {abi.ccm_context[1]}, "ccm_context align");
 static_assert(sizeof(mbedtls_chachapoly_context) == {abi.chachapoly_context[0]}, "chachapoly_context size");
@@ -49,12 +54,16 @@ static_assert(alignof(memplan::PoolState<3>) == {abi.pool_state_align}, "pool_st
 """
 
 
-def _probe(core: str, abi: TargetAbi, mbedtls: Path, work: Path) -> subprocess.CompletedProcess:
+# What `memplan mbedtls` passes for a profile with crypto.tables.gcm: 8-bit.
+LARGE_GCM_TABLE = ["-DMEMPLAN_MBEDTLS_PLANNED", "-DMBEDTLS_AES_ROM_TABLES", "-DMBEDTLS_AES_FEWER_TABLES", "-DMBEDTLS_GCM_LARGE_TABLE"]
+
+
+def _probe(core: str, abi: TargetAbi, mbedtls: Path, work: Path, flags: List[str]) -> subprocess.CompletedProcess:
     source = work / f"probe-{core}.cpp"
     sizes = {f"pool_state_{n}": abi.pool_state_size(count) for n, count in (("1", 1), ("2", 2), ("3", 3), ("max", 65535))}
     source.write_text(PROBE.format(abi=abi, **sizes), encoding="utf-8")
     command = [*COMPILER_BY_CORE[core], "-Wall", "-Wextra", "-Werror", *cxx_include_flags(mbedtls),
-               "-fsyntax-only", str(source)]
+               *flags, "-fsyntax-only", str(source)]
     return run_compiler(command)
 
 
@@ -63,15 +72,18 @@ def probes(tmp_path_factory: pytest.TempPathFactory, mbedtls_dir: Path) -> Dict[
     require_compiler("g++")
     require_compiler("arm-none-eabi-g++")
     work = tmp_path_factory.mktemp("abi")
-    cases = [(core, core, ABI_BY_CORE[core]) for core in COMPILER_BY_CORE]
+    cases = [(core, core, ABI_BY_CORE[core], []) for core in COMPILER_BY_CORE]
+    cases += [(f"{core} 8-bit GCM table", core, ABI_BY_CORE[core], LARGE_GCM_TABLE) for core in COMPILER_BY_CORE]
     # A deliberately wrong table must fail, or the probe proves nothing.
     wrong = TargetAbi(**{**ABI_BY_CORE["cortex-m4"].__dict__, "session_hot_end": 24})
-    cases.append(("wrong", "cortex-m4", wrong))
-    for key, _, _ in cases:
+    cases.append(("wrong", "cortex-m4", wrong, []))
+    swapped = TargetAbi(**{**ABI_BY_CORE["cortex-m4"].__dict__, "gcm_large_table_context": ABI_BY_CORE["cortex-m4"].gcm_context})
+    cases.append(("wrong 8-bit GCM table", "cortex-m4", swapped, LARGE_GCM_TABLE))
+    for key, *_ in cases:
         (work / key).mkdir()
     with ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2)) as pool:
-        done = list(pool.map(lambda case: _probe(case[1], case[2], mbedtls_dir, work / case[0]), cases))
-    return {key: result for (key, _, _), result in zip(cases, done)}
+        done = list(pool.map(lambda case: _probe(case[1], case[2], mbedtls_dir, work / case[0], case[3]), cases))
+    return {key: result for (key, *_), result in zip(cases, done)}
 
 
 def test_tables_cover_every_core() -> None:
@@ -88,12 +100,14 @@ def _cores() -> List[str]:
 
 
 @pytest.mark.parametrize("core", _cores())
-def test_abi_numbers_match_the_compiler(probes, core: str) -> None:
-    result = probes[core]
-    assert result.returncode == 0, f"target_abi.ABI_BY_CORE[{core!r}] is wrong:\n{result.stderr}"
+@pytest.mark.parametrize("table", ["", " 8-bit GCM table"], ids=["4-bit", "8-bit"])
+def test_abi_numbers_match_the_compiler(probes, core: str, table: str) -> None:
+    result = probes[core + table]
+    assert result.returncode == 0, f"target_abi.ABI_BY_CORE[{core!r}] is wrong{table}:\n{result.stderr}"
 
 
-def test_a_wrong_number_is_caught(probes) -> None:
-    result = probes["wrong"]
+@pytest.mark.parametrize("case,number", [("wrong", "session_hot_end"), ("wrong 8-bit GCM table", "gcm_large_table_context")])
+def test_a_wrong_number_is_caught(probes, case: str, number: str) -> None:
+    result = probes[case]
     assert result.returncode != 0
-    assert "session_hot_end" in result.stderr
+    assert number in result.stderr

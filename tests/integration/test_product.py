@@ -49,11 +49,21 @@ def host_product(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp
 
 
+def check_sealed(output: str) -> None:
+    """The product sealed 300 bytes (1, then zeros) under the key 9, 0, ...: OpenSSL opens it."""
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    lines = output.strip().splitlines()
+    assert lines[-1] == "gateway: ok", output
+    _, nonce, sealed = lines[0].split()
+    assert AESGCM(bytes([9] + [0] * 15)).decrypt(bytes.fromhex(nonce), bytes.fromhex(sealed), None) == bytes([1] + [0] * 299)
+
+
 def test_add_subdirectory_host_build_runs(host_product: Path) -> None:
     layout = host_product / "build" / "memplan" / "gateway_layout" / "gateway"
     assert (layout / "layout.hpp").is_file() and (layout / "layout.ld").is_file()
     assert (host_product / "build" / "gateway.budget.md").read_text().startswith("### gateway")
-    assert run([host_product / "build" / "gateway"], cwd=host_product).stdout.strip() == "gateway: ok"
+    check_sealed(run([host_product / "build" / "gateway"], cwd=host_product).stdout)
 
 
 def test_nothing_changed_nothing_rebuilt(host_product: Path) -> None:
@@ -125,15 +135,93 @@ def test_makefiles_generator(tmp_path: Path) -> None:
     assert run([tmp_path / "build" / "gateway"], cwd=tmp_path).returncode == 0
 
 
-def test_installed_package(tmp_path: Path) -> None:
+TABLES = "  tables: {aes: ram-full, gcm: 8-bit}\n"
+
+
+def with_tables(source: Path, tables: str = TABLES) -> None:
+    profile = source / "gateway.yaml"
+    profile.write_text(profile.read_text().replace("  max_security_violations: 3\n", "  max_security_violations: 3\n" + tables)
+                       .replace("  sram: 24KiB", "  sram: 40KiB"))
+
+
+def compile_flags(build_dir: Path, file_name: str) -> str:
+    import json
+    commands = json.loads((build_dir / "compile_commands.json").read_text())
+    return next(c["command"] for c in commands if c["file"].endswith("/" + file_name))
+
+
+def test_the_profiles_tables_configure_mbedtls_and_its_users(tmp_path: Path) -> None:
+    source = copy_product(tmp_path)
+    with_tables(source)
+    configure(source, tmp_path / "build", f"-DMEMPLAN_SOURCE_DIR={REPO}", "-DCMAKE_EXPORT_COMPILE_COMMANDS=ON")
+    build(tmp_path / "build")
+    for file_name in ("gcm.c", "aes.c", "main.cpp"):  # mbedTLS and the product see one configuration
+        flags = compile_flags(tmp_path / "build", file_name)
+        assert "-DMBEDTLS_GCM_LARGE_TABLE" in flags and "-DMEMPLAN_MBEDTLS_PLANNED" in flags, flags
+        assert "MBEDTLS_AES_ROM_TABLES" not in flags and "MBEDTLS_AES_FEWER_TABLES" not in flags, flags
+    check_sealed(run([tmp_path / "build" / "gateway"], cwd=tmp_path).stdout)
+    report = (tmp_path / "build" / "gateway.budget.md").read_text()
+    assert "mbedTLS AES tables (`crypto.tables.aes`: ram-full): 4392 B in `.bss` (RAM)." in report, report  # check-elf found them
+    header = (tmp_path / "build" / "memplan" / "gateway_layout" / "gateway" / "layout.hpp").read_text()
+    assert "key_context_size = 4464;" in header  # the host's 8-bit GCM context
+
+
+def test_two_products_that_disagree_on_tables_stop_the_configure_step(tmp_path: Path) -> None:
+    source = copy_product(tmp_path)
+    other = (source / "gateway.yaml").read_text().replace("name: gateway", "name: other")
+    (source / "other.yaml").write_text(other)
+    with_tables(source, "  tables: {gcm: 8-bit}\n")
+    with open(source / "CMakeLists.txt", "a", encoding="utf-8") as cmake:
+        cmake.write("memplan_add_layout(other_layout PROFILE ${CMAKE_CURRENT_SOURCE_DIR}/other.yaml)\n")
+    result = run(["cmake", "-S", source, "-B", tmp_path / "build", "-G", "Ninja", "-DMEMPLAN_BUILD_TESTS=OFF",
+                  f"-DMEMPLAN_SOURCE_DIR={REPO}"], cwd=source, ok=False)
+    assert result.returncode != 0
+    assert re.search(r"other\.yaml:\d+:\d+: error: crypto\.tables\.gcm: 4-bit here, but \S*gateway\.yaml \(gateway\) has 8-bit: "
+                     r"one mbedTLS build has one choice of GCM table", result.stderr), result.stderr
+    assert "the profiles of this build cannot share one mbedTLS build" in result.stderr
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """memplan installed as a package, its mbedTLS built with the default tables."""
+    tmp = tmp_path_factory.mktemp("installed")
+    prefix = tmp / "prefix"
+    run(["cmake", "-S", REPO, "-B", tmp / "memplan", "-G", "Ninja", "-DMEMPLAN_BUILD_TESTS=OFF"], cwd=tmp)
+    run(["cmake", "--build", tmp / "memplan"], cwd=tmp)
+    run(["cmake", "--install", tmp / "memplan", "--prefix", prefix], cwd=tmp)
+    return prefix
+
+
+def test_installed_package(tmp_path: Path, installed: Path) -> None:
+    source = copy_product(tmp_path)
+    configure(source, tmp_path / "build", f"-DCMAKE_PREFIX_PATH={installed}")
+    build(tmp_path / "build")
+    check_sealed(run([tmp_path / "build" / "gateway"], cwd=tmp_path).stdout)
+
+
+def test_an_installed_package_refuses_tables_it_was_not_built_with(tmp_path: Path, installed: Path) -> None:
+    source = copy_product(tmp_path)
+    with_tables(source)
+    result = run(["cmake", "-S", source, "-B", tmp_path / "build", "-G", "Ninja", f"-DCMAKE_PREFIX_PATH={installed}"],
+                 cwd=source, ok=False)
+    assert result.returncode != 0
+    message = " ".join(result.stderr.split())
+    assert "need mbedTLS built with MBEDTLS_GCM_LARGE_TABLE MEMPLAN_MBEDTLS_PLANNED" in message, message
+    assert "was built with MBEDTLS_AES_FEWER_TABLES MBEDTLS_AES_ROM_TABLES MEMPLAN_MBEDTLS_PLANNED" in message, message
+    assert "-DMEMPLAN_MBEDTLS_PROFILES=" in message
+
+
+def test_a_package_installed_for_the_products_tables_serves_them(tmp_path: Path) -> None:
+    source = copy_product(tmp_path)
+    with_tables(source)
     prefix = tmp_path / "prefix"
-    run(["cmake", "-S", REPO, "-B", tmp_path / "memplan", "-G", "Ninja", "-DMEMPLAN_BUILD_TESTS=OFF"], cwd=tmp_path)
+    run(["cmake", "-S", REPO, "-B", tmp_path / "memplan", "-G", "Ninja", "-DMEMPLAN_BUILD_TESTS=OFF",
+         f"-DMEMPLAN_MBEDTLS_PROFILES={source / 'gateway.yaml'}"], cwd=tmp_path)
     run(["cmake", "--build", tmp_path / "memplan"], cwd=tmp_path)
     run(["cmake", "--install", tmp_path / "memplan", "--prefix", prefix], cwd=tmp_path)
-    source = copy_product(tmp_path)
     configure(source, tmp_path / "build", f"-DCMAKE_PREFIX_PATH={prefix}")
     build(tmp_path / "build")
-    assert run([tmp_path / "build" / "gateway"], cwd=tmp_path).stdout.strip() == "gateway: ok"
+    check_sealed(run([tmp_path / "build" / "gateway"], cwd=tmp_path).stdout)
 
 
 @pytest.fixture(scope="module")

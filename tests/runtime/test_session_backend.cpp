@@ -239,3 +239,54 @@ TEST_CASE("a call on a session busy outside the lock is refused, and retrying la
   CHECK(l.sessions.next_counter(s).value() == 0);  // nothing spent
   CHECK(l.sessions.seal(s, {}, {kText, sizeof kText}, {out, sizeof out}, nonce));
 }
+
+namespace {
+
+// A backend with once-at-init work (as the AES backends fill RAM tables there).
+int prepare_calls = 0;
+bool prepare_result = true;
+struct PreparingAccelerator : StandInAccelerator {
+  static bool prepare() noexcept {
+    ++prepare_calls;
+    return prepare_result;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("init prepares a backend that has work to do once, and a failed preparation fails init", "[session][backend]") {
+  static_assert(memplan::detail::HasPrepare<PreparingAccelerator>::value);
+  static_assert(!memplan::detail::HasPrepare<StandInAccelerator>::value);
+  static_assert(memplan::detail::HasPrepare<memplan::AesGcm>::value && memplan::detail::HasPrepare<memplan::AesCcm<13>>::value);
+  static_assert(!memplan::detail::HasPrepare<memplan::ChaCha20Poly1305>::value);  // no tables to fill
+  alignas(8) std::uint8_t storage[5 * 64] = {};
+  alignas(8) std::uint8_t blocks[2 * 64] = {};
+  memplan::PoolState<2> state = {};
+  memplan::BasicPool<RecordingLock> pool{"message", blocks, 64, 2, state.generations, state.links,
+                                         memplan::usage_bit(memplan::Usage::Message), memplan::AllocationCheck::None};
+  memplan::BasicPool<RecordingLock>* const pool_list[1] = {&pool};
+  memplan::BasicPools<RecordingLock> pools{pool_list, 1};
+  memplan::BasicWorkspace<RecordingLock> workspace{storage, 64};
+  memplan::SessionRecord record{};
+  memplan::SessionRecord* const records[1] = {&record};
+  PreparingAccelerator::Context slots[1];
+  memplan::BasicSessionTable<RecordingLock, PreparingAccelerator> sessions{
+      records, 1, slots, 1, memplan::CryptoPolicy{128, 8, 4, 8, 4, 10, 10, 1, 0}, pools, workspace};
+  const memplan::StorageSpan spans[] = {{storage, sizeof storage}, {blocks, sizeof blocks}};
+  prepare_calls = 0;
+  prepare_result = false;
+  CHECK(memplan::init_layout(pools, workspace, sessions, spans, 2).error() == memplan::Error::CryptoFailure);
+  CHECK(prepare_calls == 1);
+  CHECK((!pools.initialized() && !workspace.initialized() && !sessions.initialized()));  // init can be called again
+  prepare_result = true;
+  CHECK(memplan::init_layout(pools, workspace, sessions, spans, 2));
+  CHECK(prepare_calls == 2);
+  CHECK(memplan::init_layout(pools, workspace, sessions, spans, 2).error() == memplan::Error::AlreadyInitialized);
+  CHECK(prepare_calls == 2);
+}
+
+TEST_CASE("the AES backends' preparation succeeds whatever tables mbedTLS was built with", "[session][backend]") {
+  CHECK(memplan::prepare_backend<memplan::AesGcm>());
+  CHECK(memplan::prepare_backend<memplan::AesCcm<13>>());
+  CHECK(memplan::prepare_backend<memplan::ChaCha20Poly1305>());
+}

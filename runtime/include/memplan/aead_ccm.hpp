@@ -15,6 +15,7 @@
 #include <cstdint>
 
 #include "memplan/aead.hpp"
+#include "memplan/aes_tables.hpp"
 #include "memplan/limits.hpp"
 #include "memplan/span.hpp"
 
@@ -36,6 +37,8 @@ struct AesCcm {
   static constexpr bool valid_tag_size(std::size_t size) noexcept {
     return size >= kMinTag && size <= kMaxTag && size % 2 == 0;
   }
+  // Once, from Memory::init(): AES tables kept in RAM are filled at boot, not by the first load_key().
+  static bool prepare() noexcept { return fill_aes_tables(); }
   static void init(Context& context) noexcept { mbedtls_ccm_init(&context); }
   // mbedtls_ccm_free() zeroizes the key schedule.
   static void clear(Context& context) noexcept {

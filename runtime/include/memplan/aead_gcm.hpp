@@ -12,6 +12,7 @@
 #include <cstdint>
 
 #include "memplan/aead.hpp"
+#include "memplan/aes_tables.hpp"
 #include "memplan/limits.hpp"
 #include "memplan/nonce_sequence.hpp"
 #include "memplan/span.hpp"
@@ -28,6 +29,8 @@ struct AesGcm {
 
   static constexpr bool valid_key_bits(unsigned bits) noexcept { return bits == 128 || bits == 192 || bits == 256; }
   static constexpr bool valid_tag_size(std::size_t size) noexcept { return size >= kMinTag && size <= kMaxTag; }
+  // Once, from Memory::init(): AES tables kept in RAM are filled at boot, not by the first load_key().
+  static bool prepare() noexcept { return fill_aes_tables(); }
   static void init(Context& context) noexcept { mbedtls_gcm_init(&context); }
   // mbedtls_gcm_free() zeroizes the key schedule and the GHASH tables.
   static void clear(Context& context) noexcept {

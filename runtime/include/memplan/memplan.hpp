@@ -47,8 +47,9 @@ constexpr std::size_t placed_size(const Placement (&objects)[N]) noexcept {
 }
 }  // namespace detail
 
-// Wipes every byte of a layout's storage, then initializes its pools,
-// workspace and sessions. Call once, before other threads or interrupts use
+// Wipes every byte of a layout's storage, prepares the AEAD backend (AES
+// tables kept in RAM are filled here), then initializes its pools, workspace
+// and sessions. Call once, before other threads or interrupts use
 // the layout; a second call is AlreadyInitialized and wipes nothing.
 template <class Lock, class Backend>
 Status init_layout(BasicPools<Lock>& pools, BasicWorkspace<Lock>& workspace,
@@ -58,6 +59,7 @@ Status init_layout(BasicPools<Lock>& pools, BasicWorkspace<Lock>& workspace,
     return Failure{Error::AlreadyInitialized, "layout"};
   }
   for (std::size_t i = 0; i < span_count; ++i) secure_wipe(spans[i].data, spans[i].size);
+  if (!prepare_backend<Backend>()) return Failure{Error::CryptoFailure, "prepare"};
   if (Status s = pools.init(); !s) return s;
   if (Status s = workspace.init(); !s) return s;
   return sessions.init();

@@ -15,6 +15,18 @@
 #error "memplan: this layout was generated for layout contract 3 and the memplan runtime on the include path implements another: regenerate it with the memplan generator that matches the runtime"
 #endif
 
+// mbedTLS's tables as the profile plans them (crypto.tables): another choice
+// changes the key slots' size or puts tables where the budget does not count them.
+#if !defined(MBEDTLS_AES_ROM_TABLES)
+#error "memplan: profile 'large' plans crypto.tables.aes: flash-compact, so mbedTLS must be built with MBEDTLS_AES_ROM_TABLES: build it through memplan_add_layout, which configures it from the profiles"
+#endif
+#if !defined(MBEDTLS_AES_FEWER_TABLES)
+#error "memplan: profile 'large' plans crypto.tables.aes: flash-compact, so mbedTLS must be built with MBEDTLS_AES_FEWER_TABLES: build it through memplan_add_layout, which configures it from the profiles"
+#endif
+#if defined(MBEDTLS_GCM_LARGE_TABLE)
+#error "memplan: profile 'large' plans crypto.tables.gcm: 4-bit, so mbedTLS must be built without MBEDTLS_GCM_LARGE_TABLE: build it through memplan_add_layout, which configures it from the profiles"
+#endif
+
 namespace memplan {
 namespace large {
 
