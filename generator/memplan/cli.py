@@ -1,4 +1,4 @@
-"""memplan's command line: generate, check, report, name, mbedtls, check-elf, diff, schema.
+"""memplan's command line: generate, check, report, name, mbedtls, stack, check-elf, diff, schema.
 
 Exit codes: 0 ok, 1 profile, budget or image errors, 2 usage errors (bad
 arguments, and input files that cannot be read as an image or a report).
@@ -148,6 +148,64 @@ def _cmd_mbedtls(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _pairs(values: Sequence[str], option: str, separator: str) -> List[Tuple[str, str]]:
+    pairs = []
+    for value in values:
+        name, found, rest = value.partition(separator)
+        if not found or not name or not rest:
+            raise UsageError(f"{option} takes NAME{separator}VALUE (got {value!r})")
+        pairs.append((name, rest))
+    return pairs
+
+
+def _number(text: str, option: str) -> int:
+    if not text.isdigit() or len(text) > 10:
+        raise UsageError(f"{option} takes a number of bytes or times (got {text!r})")
+    return int(text)
+
+
+def _cmd_stack(args: argparse.Namespace) -> int:
+    """The worst-case stack of each entry point of a linked Cortex-M image, from GCC's call-graph files."""
+    from memplan.callgraph_files import CallGraphError, find_files, read_all
+    from memplan.elfimage import EM_ARM, ImageError, read_image
+    from memplan.stack_bound import EXCEPTION_FRAME, Annotations, EntryPoint, StackGraph
+    from memplan.stack_report import render
+
+    if args.core not in EXCEPTION_FRAME:
+        raise UsageError(f"--core must be one of {', '.join(EXCEPTION_FRAME)} (got {args.core!r})")
+    entries = [EntryPoint(name) for name in args.entry]
+    entries += [EntryPoint(name, "interrupt", _number(p, "--interrupt")) for name, p in _pairs(args.interrupt, "--interrupt", ":")]
+    entries += [EntryPoint(name, "thread", 0, _number(size, "--thread")) for name, size in _pairs(args.thread, "--thread", ":")]
+    if not entries:
+        raise UsageError("name at least one entry point (--entry, --interrupt or --thread)")
+    annotations = Annotations(
+        calls={caller: targets.split(",") for caller, targets in _pairs(args.calls, "--calls", "=")},
+        recursion={name: _number(n, "--recursion") for name, n in _pairs(args.recursion, "--recursion", "=")},
+        frames={name: _number(n, "--frame") for name, n in _pairs(args.frame, "--frame", "=")})
+    try:
+        image = read_image(args.elf)
+        callgraph = read_all(find_files(args.callgraph))
+    except OSError as exc:
+        raise UsageError(f"cannot read {exc.filename}: {exc.strerror}") from None
+    except ImageError as exc:
+        raise UsageError(f"not an ELF image the stack analysis can read: {exc}", args.elf) from None
+    except CallGraphError as exc:
+        raise UsageError(str(exc)) from None
+    if image.machine != EM_ARM:
+        raise UsageError("the stack analysis reads Cortex-M (ARM) images only", args.elf)
+    report = StackGraph(image, callgraph, annotations).bound(entries, args.core)
+    over = []
+    if args.stack_size is not None and report.main_stack > args.stack_size:
+        over.append(f"the main stack needs up to {report.main_stack} B, more than its {args.stack_size} B")
+    for entry in entries:
+        if entry.kind == "thread" and report.threads.get(entry.function, 0) > entry.stack_size:
+            over.append(f"thread {entry.function} needs up to {report.threads[entry.function]} B, more than its {entry.stack_size} B")
+    sys.stdout.write(render(report, args.format, args.stack_size))
+    for message in report.errors + over:
+        print(f"{args.elf}: error: stack: {message}", file=sys.stderr)
+    return EXIT_ERRORS if report.errors or over else EXIT_OK
+
+
 def _cmd_report(args: argparse.Namespace) -> int:
     from memplan.render import render_report
 
@@ -236,6 +294,7 @@ def _parser() -> argparse.ArgumentParser:
         ("report", "print a profile's RAM budget report", _args_report, _cmd_report),
         ("name", "print a profile's name (for build systems)", _args_name, _cmd_name),
         ("mbedtls", "print the mbedTLS macros the profiles' shared build needs", _args_mbedtls, _cmd_mbedtls),
+        ("stack", "the worst-case stack of a Cortex-M image's entry points", _args_stack, _cmd_stack),
         ("check-elf", "check a linked image against its profile", _args_check_elf, _cmd_check_elf),
         ("diff", "compare two budget.json reports", _args_diff, _cmd_diff),
         ("schema", "print the JSON Schema of a profile (for editors)", _args_none, _cmd_schema),
@@ -274,6 +333,20 @@ def _args_name(p: argparse.ArgumentParser) -> None:
 def _args_mbedtls(p: argparse.ArgumentParser) -> None:
     p.add_argument("profiles", nargs="*", metavar="PROFILE", help="every profile linked against the build (none: defaults)")
     p.add_argument("--ignore-invalid", action="store_true", help="leave out profiles that do not validate")
+
+
+def _args_stack(p: argparse.ArgumentParser) -> None:
+    p.add_argument("elf", metavar="ELF")
+    p.add_argument("--callgraph", nargs="+", required=True, metavar="DIR", help="folders holding the build's .ci files")
+    p.add_argument("--core", required=True, metavar="CORE", help="the core, for its exception frame")
+    p.add_argument("--entry", action="append", default=[], metavar="FUNCTION", help="a thread-mode entry on the main stack (reset)")
+    p.add_argument("--interrupt", action="append", default=[], metavar="FUNCTION:PRIORITY", help="a handler and its preemption priority")
+    p.add_argument("--thread", action="append", default=[], metavar="FUNCTION:BYTES", help="a thread entry and its own stack's size")
+    p.add_argument("--calls", action="append", default=[], metavar="CALLER=T1,T2", help="the targets of a function's indirect calls")
+    p.add_argument("--recursion", action="append", default=[], metavar="FUNCTION=N", help="how many times a recursion repeats")
+    p.add_argument("--frame", action="append", default=[], metavar="FUNCTION=BYTES", help="a frame the analysis cannot read")
+    p.add_argument("--stack-size", type=int, metavar="BYTES", help="the main stack's size: exit 1 when the bound exceeds it")
+    p.add_argument("--format", choices=("text", "json"), default="text")
 
 
 def _args_check_elf(p: argparse.ArgumentParser) -> None:

@@ -18,7 +18,7 @@ import io
 import os
 import stat
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Dict, List, Tuple
 
 from elftools.elf.elffile import ELFFile
@@ -49,6 +49,7 @@ class Section:
     flags: int
     address: int
     size: int
+    offset: int = 0  # in the file (validated to lie inside it, unless NOBITS)
 
     @property
     def allocated(self) -> bool:
@@ -63,6 +64,7 @@ class Symbol:
     size: int
     section: str  # the section's name; "*ABS*", "*UND*", "*COM*", or "" for other special indices
     section_index: int  # -1 for the special indices
+    is_function: bool = False  # STT_FUNC
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,13 @@ class Image:
     elf_class: int  # 32 or 64
     sections: Tuple[Section, ...]
     symbols: Dict[str, Symbol]  # the first definition of each name (symtab before dynsym)
+    functions: Tuple[Symbol, ...] = ()  # every defined function symbol, local ones of the same name included
+    data: bytes = field(default=b"", repr=False)
+
+    def section_bytes(self, index: int) -> bytes:
+        """The file bytes of a (validated) section; empty for NOBITS."""
+        section = self.sections[index]
+        return b"" if section.type == SHT_NOBITS else self.data[section.offset:section.offset + section.size]
 
     @property
     def arm(self) -> bool:
@@ -123,8 +132,8 @@ def read_image(path: str) -> Image:
 def parse_image(path: str, data: bytes) -> Image:
     """The image in `data`; raises ImageError naming the first structural fault."""
     layout, machine, headers = _validate(data)
-    symbols = _symbols(data, headers)
-    return Image(path, machine, layout.elf_class, tuple(headers), symbols)
+    symbols, functions = _symbols(data, headers)
+    return Image(path, machine, layout.elf_class, tuple(headers), symbols, tuple(functions), data)
 
 
 def _validate(data: bytes) -> Tuple[_Layout, int, List[Section]]:
@@ -190,14 +199,16 @@ def _validate(data: bytes) -> Tuple[_Layout, int, List[Section]]:
             raise ImageError(f"a section name at offset {offset} lies outside the section name table ({len(name_table)} bytes)")
         return printable(name_table[offset:end])
 
-    sections = [Section(index, name_of(h[0]), h[1], h[2], h[3], h[5]) for index, h in enumerate(raw)]
+    sections = [Section(index, name_of(h[0]), h[1], h[2], h[3], h[5], h[4]) for index, h in enumerate(raw)]
     return layout, machine, sections
 
 
-def _symbols(data: bytes, sections: List[Section]) -> Dict[str, Symbol]:
-    """Every named symbol of the (validated) symbol tables, read by pyelftools."""
+def _symbols(data: bytes, sections: List[Section]) -> Tuple[Dict[str, Symbol], List[Symbol]]:
+    """Every named symbol of the (validated) symbol tables, read by pyelftools: the first of each
+    name, and every defined function (local functions of one name are several)."""
     special = {"SHN_ABS": "*ABS*", "SHN_UNDEF": "*UND*", "SHN_COMMON": "*COM*"}
     symbols: Dict[str, Symbol] = {}
+    functions: List[Symbol] = []
     try:
         elf = ELFFile(io.BytesIO(data))
         for section in sections:
@@ -212,17 +223,21 @@ def _symbols(data: bytes, sections: List[Section]) -> Dict[str, Symbol]:
                     raise ImageError(f"section {section.index}: symbol {number} has its name at offset {sym['st_name']}, "
                                      f"outside its string table ({names_size} bytes)")
                 name = printable(sym.name)  # pyelftools decodes names as UTF-8, invalid bytes as U+FFFD
-                if not name or name in symbols:
+                if not name:
                     continue
                 shndx = sym["st_shndx"]
                 if isinstance(shndx, int) and not 0 < shndx < len(sections):
                     raise ImageError(f"symbol {name[:80]} names section {shndx}, and the image has {len(sections)}")
+                is_function = sym["st_info"]["type"] == "STT_FUNC"
                 if isinstance(shndx, int):
-                    symbols[name] = Symbol(name, sym["st_value"], sym["st_size"], sections[shndx].name, shndx)
+                    symbol = Symbol(name, sym["st_value"], sym["st_size"], sections[shndx].name, shndx, is_function)
+                    if is_function:
+                        functions.append(symbol)
                 else:
-                    symbols[name] = Symbol(name, sym["st_value"], sym["st_size"], special.get(shndx, ""), -1)
+                    symbol = Symbol(name, sym["st_value"], sym["st_size"], special.get(shndx, ""), -1, is_function)
+                symbols.setdefault(name, symbol)
     except ImageError:
         raise
     except Exception as exc:  # anything pyelftools meets in bytes the structure checks cannot see
         raise ImageError(f"malformed symbol table ({type(exc).__name__}: {exc})") from None
-    return symbols
+    return symbols, functions
