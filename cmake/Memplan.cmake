@@ -19,7 +19,10 @@
 #
 #   memplan_check_elf(<executable> PROFILE <file.yaml> [REPORT <file.md>])
 #     After each link, checks the image against the profile (pyelftools) and
-#     fails the build on any violation; writes a Markdown budget report.
+#     fails the build on any violation; writes a Markdown budget report. On
+#     Cortex-M with GCC, a profile with a `stack` section also has each entry
+#     point's worst-case stack checked against it, from the call graph GCC
+#     writes for the layout's users and memplan's libraries.
 include_guard(GLOBAL)
 
 set(_memplan_cmake_dir "${CMAKE_CURRENT_LIST_DIR}")
@@ -114,6 +117,14 @@ function(_memplan_configure_mbedtls)
 endfunction()
 cmake_language(DEFER DIRECTORY "${CMAKE_SOURCE_DIR}" CALL _memplan_configure_mbedtls)
 
+# GCC's call graph and frames (-fcallgraph-info=su writes a .ci beside each object) for the
+# stack analysis of memplan_check_elf; Cortex-M builds with GCC only (the analysis reads Thumb).
+function(_memplan_callgraph_options target scope)
+  if(CMAKE_CROSSCOMPILING AND CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
+    target_compile_options(${target} ${scope} $<$<COMPILE_LANGUAGE:C,CXX>:-fcallgraph-info=su>)
+  endif()
+endfunction()
+
 function(memplan_add_layout target)
   cmake_parse_arguments(PARSE_ARGV 1 ARG "" "PROFILE;OUTPUT_DIR" "")
   get_property(MEMPLAN_GENERATOR_DIR GLOBAL PROPERTY MEMPLAN_GENERATOR_DIR)
@@ -163,6 +174,7 @@ function(memplan_add_layout target)
 
   add_library(${target} INTERFACE)
   add_dependencies(${target} ${target}_generate)
+  _memplan_callgraph_options(${target} INTERFACE)
   target_include_directories(${target} INTERFACE "$<BUILD_INTERFACE:${out_dir}>")
   target_link_options(${target} INTERFACE "LINKER:-L${out_dir}")
   set_target_properties(${target} PROPERTIES
@@ -183,10 +195,21 @@ function(memplan_check_elf target)
   if(NOT ARG_REPORT)
     set(ARG_REPORT "${CMAKE_CURRENT_BINARY_DIR}/${target}.budget.md")
   endif()
+  # The stack analysis reads the call graph of the target's objects and of memplan's libraries
+  # built here; code without one (an installed package's, newlib's) is read from the image.
+  set(callgraph "")
+  if(CMAKE_CROSSCOMPILING AND CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
+    set(callgraph --callgraph "$<TARGET_OBJECTS:${target}>")
+    foreach(library memplan_runtime memplan_mbedcrypto)
+      if(TARGET ${library})
+        list(APPEND callgraph "$<TARGET_OBJECTS:${library}>")
+      endif()
+    endforeach()
+  endif()
   add_custom_command(TARGET ${target} POST_BUILD
     COMMAND ${CMAKE_COMMAND} -E env "PYTHONPATH=${MEMPLAN_GENERATOR_DIR}" PYTHONDONTWRITEBYTECODE=1
             "${MEMPLAN_PYTHON}" -m memplan check-elf "$<TARGET_FILE:${target}>" --profile "${profile}"
-            --format md --output "${ARG_REPORT}"
+            --format md --output "${ARG_REPORT}" ${callgraph}
     COMMENT "memplan: checking $<TARGET_FILE_NAME:${target}> against ${ARG_PROFILE}"
-    VERBATIM)
+    VERBATIM COMMAND_EXPAND_LISTS)
 endfunction()

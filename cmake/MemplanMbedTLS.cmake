@@ -57,6 +57,10 @@ if(NOT TARGET memplan_mbedcrypto)
     $<INSTALL_INTERFACE:include/memplan/mbedtls>)
   target_compile_definitions(memplan_mbedcrypto PUBLIC "MBEDTLS_CONFIG_FILE=<memplan_mbedtls_config.h>")
   set_target_properties(memplan_mbedcrypto PROPERTIES EXPORT_NAME mbedcrypto)
+  if(CMAKE_CROSSCOMPILING AND CMAKE_C_COMPILER_ID STREQUAL "GNU")
+    # Frames and calls for memplan_check_elf's stack analysis (a .ci beside each object).
+    target_compile_options(memplan_mbedcrypto PRIVATE -fcallgraph-info=su)
+  endif()
   if(CMAKE_SYSTEM_PROCESSOR MATCHES "x86_64|AMD64" AND NOT CMAKE_CROSSCOMPILING)
     # AES-NI and PCLMUL are chosen at run time (CPUID); the code must be compiled for them.
     target_compile_options(memplan_mbedcrypto PRIVATE -maes -mpclmul -msse2)

@@ -86,6 +86,23 @@ def find_files(directories: Iterable[str]) -> List[str]:
     return found
 
 
+def resolve(paths: Iterable[str]) -> List[str]:
+    """The .ci files that paths name: a .ci file, a folder (every .ci under it), or an object file
+    (the .ci GCC wrote beside it: `x.cpp.obj` -> `x.cpp.ci`; none for assembly, whose code the
+    analysis reads from the image)."""
+    found: List[str] = []
+    for path in paths:
+        if os.path.isdir(path):
+            found += find_files([path])
+        elif path.endswith(".ci"):
+            found.append(path)
+        else:
+            beside = os.path.splitext(path)[0] + ".ci"
+            if os.path.isfile(beside):
+                found.append(beside)
+    return found
+
+
 def read_all(paths: Iterable[str]) -> Dict[str, List[Defined]]:
     """Name -> every definition of it (static functions of one name in several files are several)."""
     by_name: Dict[str, List[Defined]] = {}

@@ -229,6 +229,7 @@ def _write_report(path: str, text: str) -> None:
 
 
 def _cmd_check_elf(args: argparse.Namespace) -> int:
+    from memplan.callgraph_files import CallGraphError, read_all, resolve
     from memplan.elfcheck import MismatchError, check_image
     from memplan.elfimage import ImageError, read_image
     from memplan.elfreport import error_lines, render
@@ -239,12 +240,15 @@ def _cmd_check_elf(args: argparse.Namespace) -> int:
         return EXIT_ERRORS
     try:
         image = read_image(args.elf)
-        result = check_image(image, plans[0][0])
+        callgraph = read_all(resolve(args.callgraph)) if args.callgraph is not None else None
+        result = check_image(image, plans[0][0], callgraph)
     except OSError as exc:
         raise UsageError(f"cannot read image {args.elf}: {exc.strerror}") from None
     except ImageError as exc:
         raise UsageError(f"not an ELF image check-elf can read: {exc}", args.elf) from None
     except MismatchError as exc:
+        raise UsageError(str(exc)) from None
+    except CallGraphError as exc:
         raise UsageError(str(exc)) from None
     text = render(result, args.format)
     if args.output:
@@ -354,6 +358,9 @@ def _args_check_elf(p: argparse.ArgumentParser) -> None:
     p.add_argument("--profile", required=True, metavar="PROFILE")
     p.add_argument("--format", choices=("text", "md", "json"), default="text")
     p.add_argument("--output", metavar="FILE", help="also write the report to FILE")
+    p.add_argument("--callgraph", nargs="*", metavar="PATH",
+                   help="the build's call graph (.ci files, folders, or object files with .ci beside them): "
+                        "bound each entry point's stack against the profile's stack section")
 
 
 def _args_diff(p: argparse.ArgumentParser) -> None:

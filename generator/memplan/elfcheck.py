@@ -32,10 +32,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 from memplan.elfimage import SHF_TLS, SHF_WRITE, SHT_NOBITS, Image, Section, Symbol
+from memplan.callgraph_files import Defined
 from memplan.planner import Plan, PlacedObject, RegionPlan, align_up, plan_for_abi
+from memplan.stack_bound import Annotations, EntryPoint, StackGraph, StackReport, Step
 from memplan.target_abi import HOST_CORE
 
 FORBIDDEN_EXACT = {"malloc", "free", "calloc", "realloc", "_malloc_r", "_free_r", "_calloc_r", "_realloc_r"}
@@ -111,6 +113,7 @@ class CheckResult:
     objects: List[ObjectResult]
     findings: List[Finding]
     tables: Optional[TablesResult] = None
+    stack: Optional[StackReport] = None  # the stack bounds, when the profile has stacks and the call graph was given
 
     @property
     def arm(self) -> bool:
@@ -199,7 +202,26 @@ class _Checker:
                               f"lies outside the region (0x{origin:x}..0x{origin + length:x})")
         return (origin, origin + length), output
 
+    def place_stack(self, obj: PlacedObject) -> None:
+        """A stack is the fragment's reservation between two symbols, not a C++ object; host builds have none."""
+        if not self.image.arm:
+            return
+        start, end = self.linker_symbol(obj.start_symbol), self.linker_symbol(obj.end_symbol)
+        if start is None or end is None:
+            self.add(obj.key, f"the image has no {obj.start_symbol}/_end (not linked with {self.names.fragment()})")
+            self.objects.append(ObjectResult(obj, None, False))
+            return
+        before = len(self.findings)
+        if end - start != obj.size:
+            self.add(obj.key, f"{end - start} B between {obj.start_symbol} and {obj.end_symbol}, planned {obj.size} B")
+        if start % obj.align:
+            self.add(obj.key, f"starts at 0x{start:x}, not aligned to {obj.align} B")
+        self.objects.append(ObjectResult(obj, Symbol(obj.object, start, end - start, obj.section, -1), len(self.findings) == before))
+
     def place(self, obj: PlacedObject, region: str, output: Optional[Section], linked_with_fragment: bool) -> None:
+        if obj.kind == "stack":
+            self.place_stack(obj)
+            return
         sym = self.image.symbols.get(mangle(self.names.namespace, obj.symbol))
         before = len(self.findings)
         if sym is None or sym.section in ("*UND*", "*COM*"):
@@ -301,12 +323,44 @@ def _listed(items: List[Tuple[str, int]]) -> str:
     return ", ".join(f"{name} {size} B" for name, size in items[:5]) or "nothing"
 
 
-def check_image(image: Image, profile_plan: Plan) -> CheckResult:
-    """The image held to the profile; raises MismatchError when they cannot be compared at all."""
+def _path(steps: List[Step]) -> str:
+    return " -> ".join(f"{s.function} ({s.frame} B{f' x {s.repeat}' if s.repeat > 1 else ''})" for s in steps)
+
+
+def check_stacks(image: Image, the_plan: Plan, callgraph: Dict[str, List[Defined]], findings: List[Finding]) -> Optional[StackReport]:
+    """Each entry point's worst case against the stack the profile gives it (a Cortex-M image)."""
+    stack = the_plan.profile.stack
+    if stack is None or not image.arm:
+        return None
+    entries = [EntryPoint(stack.entry)]
+    entries += [EntryPoint(i.function, "interrupt", i.priority) for i in stack.interrupts]
+    entries += [EntryPoint(t.function, "thread", 0, t.size) for t in stack.threads]
+    annotations = Annotations({k: list(v) for k, v in stack.calls.items()}, dict(stack.recursion), dict(stack.frames))
+    report = StackGraph(image, callgraph, annotations).bound(entries, the_plan.profile.target.core)
+    findings += [Finding("stack", message) for message in report.errors]
+    if report.main_stack > stack.size:
+        deepest = "; ".join(f"{r.entry.function}{f' (priority {r.entry.priority})' if r.entry.kind == 'interrupt' else ''}: {_path(r.path)}"
+                            for r in report.entries if r.entry.kind != "thread")
+        findings.append(Finding("stack.size", f"the main stack needs up to {report.main_stack} B, more than its {stack.size} B by "
+                                              f"{report.main_stack - stack.size} B; deepest paths: {deepest}"))
+    for index, thread in enumerate(stack.threads):
+        bound = report.threads.get(thread.function)
+        if bound is not None and bound > thread.size:
+            result = next(r for r in report.entries if r.entry.function == thread.function)
+            message = (f"thread {thread.function} needs up to {bound} B, more than its {thread.size} B by {bound - thread.size} B; "
+                       f"deepest path: {_path(result.path)}")
+            findings.append(Finding(f"stack.threads[{index}].size", message))
+    return report
+
+
+def check_image(image: Image, profile_plan: Plan, callgraph: Optional[Dict[str, List[Defined]]] = None) -> CheckResult:
+    """The image held to the profile; raises MismatchError when they cannot be compared at all.
+    With the build's call graph, also each entry point's worst-case stack against its stack."""
     the_plan = _plan_for_image(profile_plan, image)
     checker = _Checker(image, the_plan)
     regions = [checker.region(region) for region in the_plan.regions if region.objects]
     tables = checker.aes_tables()
     if image.arm:
         checker.heap()
-    return CheckResult(image, the_plan, regions, checker.objects, checker.findings, tables)
+    stack = check_stacks(image, the_plan, callgraph, checker.findings) if callgraph is not None else None
+    return CheckResult(image, the_plan, regions, checker.objects, checker.findings, tables, stack)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
 from memplan import BUDGET_SCHEMA, __version__
 from memplan.elfcheck import CheckResult
+from memplan.model import Stack
+from memplan.stack_bound import StackReport
 from memplan.target_abi import HOST_CORE
 
 
@@ -42,8 +44,44 @@ def to_document(result: CheckResult) -> Dict[str, Any]:
         ],
         "mbedtls": None if result.tables is None else {
             "aes_tables": result.tables.choice, "aes_tables_bytes": result.tables.bytes, "aes_tables_section": result.tables.section},
+        "stacks": None if result.stack is None else stack_document(result.stack, result.plan.profile.stack),
         "violations": [{"subject": f.subject, "message": f.message} for f in result.findings],
     }
+
+
+def stack_document(report: StackReport, stack: Optional[Stack]) -> Dict[str, Any]:
+    sizes = {"main": stack.size if stack else None, **({t.function: t.size for t in stack.threads} if stack else {})}
+    return {
+        "main": {"size": sizes["main"], "bound": report.main_stack},
+        "threads": [{"function": name, "size": sizes.get(name), "bound": bound} for name, bound in report.threads.items()],
+        "exception_frame": report.exception_frame,
+        "entries": [{"function": r.entry.function, "kind": r.entry.kind, "depth": r.depth,
+                     "path": [{"function": s.function, "frame": s.frame, "repeat": s.repeat} for s in r.path]} for r in report.entries],
+    }
+
+
+def _stack_lines(result: CheckResult, markdown: bool) -> List[str]:
+    report, stack = result.stack, result.plan.profile.stack
+    if report is None or stack is None:
+        return []
+    rows = [("main", stack.size, report.main_stack)] + [(f"thread {t.function}", t.size, report.threads.get(t.function, 0)) for t in stack.threads]
+    if markdown:
+        lines = ["", "| stack | size | worst case | deepest entry point |", "| --- | ---: | ---: | --- |"]
+        for name, size, bound in rows:
+            lines.append(f"| {name} | {size} B | {bound} B | {_deepest(report, name)} |")
+        return lines
+    return [f"  stack {name}: worst case {bound} of its {size} B ({_deepest(report, name)})" for name, size, bound in rows]
+
+
+def _deepest(report: StackReport, stack_name: str) -> str:
+    if stack_name == "main":
+        candidates = [r for r in report.entries if r.entry.kind != "thread"]
+    else:
+        candidates = [r for r in report.entries if f"thread {r.entry.function}" == stack_name]
+    if not candidates:
+        return "-"
+    deepest = max(candidates, key=lambda r: r.depth)
+    return f"{deepest.entry.function} {deepest.depth} B via {len(deepest.path)} functions"
 
 
 def error_lines(result: CheckResult) -> List[str]:
@@ -66,6 +104,7 @@ def render(result: CheckResult, fmt: str) -> str:
             t = result.tables
             lines += ["", f"mbedTLS AES tables (`crypto.tables.aes`: {t.choice}): {t.bytes} B in `{t.section}` "
                           f"({'RAM' if t.in_ram else 'flash'})."]
+        lines += _stack_lines(result, markdown=True)
         if result.findings:
             lines += ["", "| violation | detail |", "| --- | --- |"]
             lines += [f"| `{f.subject}` | {f.message} |" for f in result.findings]
@@ -77,5 +116,6 @@ def render(result: CheckResult, fmt: str) -> str:
         if result.tables is not None:
             t = result.tables
             lines.append(f"  mbedTLS AES tables ({t.choice}): {t.bytes} B in {t.section} ({'RAM' if t.in_ram else 'flash'})")
+        lines += _stack_lines(result, markdown=False)
         lines += error_lines(result)
     return "\n".join(lines) + "\n"

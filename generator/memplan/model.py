@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Dict, Tuple
+from dataclasses import dataclass, field
+from typing import Dict, Optional, Tuple
 
 from memplan.diagnostics import Position
 
@@ -89,6 +89,33 @@ class Crypto:
 
 
 @dataclass(frozen=True)
+class Interrupt:
+    function: str  # the handler's symbol
+    priority: int  # its preemption priority: a lower number preempts a higher one
+
+
+@dataclass(frozen=True)
+class Thread:
+    function: str  # an RTOS task's entry
+    size: int  # its own stack's bytes, placed in the layout
+    region: str
+
+
+@dataclass(frozen=True)
+class Stack:
+    """The stacks the layout places and the entry points whose worst case must fit them."""
+
+    size: int  # the main stack (MSP): the reset path and the interrupt handlers
+    region: str
+    entry: str  # the reset path's function
+    interrupts: Tuple[Interrupt, ...] = ()
+    threads: Tuple[Thread, ...] = ()
+    calls: Dict[str, Tuple[str, ...]] = field(default_factory=dict)  # caller -> targets of its indirect calls
+    recursion: Dict[str, int] = field(default_factory=dict)  # function -> how often its recursion repeats
+    frames: Dict[str, int] = field(default_factory=dict)  # function -> a frame the analysis cannot read
+
+
+@dataclass(frozen=True)
 class Profile:
     path: str
     name: str
@@ -100,3 +127,4 @@ class Profile:
     workspace: Workspace
     crypto: Crypto
     positions: Dict[str, Position]  # key path -> where it is written, for plan-time errors
+    stack: Optional[Stack] = None

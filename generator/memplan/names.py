@@ -27,18 +27,22 @@ POOL_STATE = "pool_state"
 WORKSPACE = "workspace"
 SESSIONS = "sessions"
 KEY_SLOTS = "key_slots"
+STACK = "stack"
+MAIN_STACK = "stack.main"
+THREADS_MAX = 64  # rules.THREADS_MAX: each thread's stack object is reserved
 
 # C++ names of the storage that does not depend on a pool's name.
 WORKSPACE_STORAGE = "workspace_storage"
 SESSION_SLOTS = "session_slots"
 KEY_SLOT_STORAGE = "key_slots"
+MAIN_STACK_STORAGE = "main_stack"
 
 # Names the header declares in the profile's namespace whatever the pools and
 # regions are called, and names it declares in its `config` and `abi` namespaces.
 FIXED_CPP_NAMES = (
     "config", "abi", WORKSPACE_STORAGE, "SessionSlot", SESSION_SLOTS, KEY_SLOT_STORAGE, "pool_list", "pools",
     "workspace", "session_records", "crypto_policy", "sessions", "storage_spans", "Memory", "memory_instance", "memory",
-    "Aead", "SessionTable",
+    "Aead", "SessionTable", MAIN_STACK_STORAGE, *(f"thread_{i}_stack" for i in range(THREADS_MAX)),
 )
 FIXED_CONFIG_NAMES = (
     "profile_name", "cache_line", "pool_count", "session_count", "key_slot_count", "workspace_buffer_size", "key_bits",
@@ -47,7 +51,7 @@ FIXED_CONFIG_NAMES = (
 FIXED_ABI_NAMES = ("session_record_size", "session_record_align", "session_hot_end", "key_context_size", "key_context_align")
 
 # Objects whose linker symbols do not depend on a pool's name.
-FIXED_OBJECTS = (WORKSPACE, SESSIONS, KEY_SLOTS)
+FIXED_OBJECTS = (WORKSPACE, SESSIONS, KEY_SLOTS, MAIN_STACK, *(f"{STACK}.thread{i}" for i in range(THREADS_MAX)))
 
 
 def pool_object(pool: str) -> str:
@@ -56,6 +60,14 @@ def pool_object(pool: str) -> str:
 
 def pool_state_object(pool: str) -> str:
     return f"{POOL_STATE}.{pool}"
+
+
+def thread_stack_object(index: int) -> str:
+    return f"{STACK}.thread{index}"
+
+
+def thread_stack_storage(index: int) -> str:
+    return f"thread_{index}_stack"
 
 
 def object_kind(obj: str) -> str:

@@ -2,7 +2,7 @@
 
 The plan is all arithmetic the generator does; templates only print it.
 Within a region, objects follow in a fixed order (pools by block size, pool
-state words, workspace, sessions, key slots), each at its alignment, from a
+state words, workspace, sessions, key slots, stacks), each at its alignment, from a
 region start aligned to the largest alignment in it, exactly as the linker
 fragment lays out their sections.
 """
@@ -17,6 +17,9 @@ from memplan.diagnostics import Diagnostic, ProfileError
 from memplan.mbedtls_build import AES_TABLES, GCM_TABLE_MACROS, AesTables, uses_aes, uses_gcm
 from memplan.model import USAGES, WORKSPACE_BUFFERS, PoolSpec, Profile
 from memplan.target_abi import HOST_CORE, TargetAbi, abi_for
+
+
+STACK_ALIGN = 8  # AAPCS: SP is 8-byte aligned at every public interface
 
 
 def align_up(value: int, alignment: int) -> int:
@@ -255,6 +258,13 @@ def plan_for_abi(profile: Profile, core: str) -> Plan:
     context_size, context_align = abi.key_context(profile.crypto.family, profile.crypto.gcm_table)
     add(profile.sessions.region, "sessions.key_slots", names.KEY_SLOTS, names.KEY_SLOT_STORAGE,
         context_size * profile.sessions.key_slots, max(line, context_align))
+
+    stack = profile.stack
+    if stack is not None:  # last in their regions; 8-byte aligned as AAPCS wants a stack
+        add(stack.region, "stack", names.MAIN_STACK, names.MAIN_STACK_STORAGE, stack.size, STACK_ALIGN)
+        for index, thread in enumerate(stack.threads):
+            add(thread.region, f"stack.threads[{index}]", names.thread_stack_object(index), names.thread_stack_storage(index),
+                thread.size, STACK_ALIGN)
 
     for region in regions.values():
         offset = 0

@@ -18,7 +18,7 @@ from memplan.planner import Plan, RegionPlan
 from memplan.target_abi import HOST_CORE
 
 _KIND_COLOURS = {names.POOL: "#4e79a7", names.POOL_STATE: "#b07aa1", names.WORKSPACE: "#59a14f", names.SESSIONS: "#f28e2b",
-                 names.KEY_SLOTS: "#e15759"}
+                 names.KEY_SLOTS: "#e15759", names.STACK: "#9c755f"}
 
 
 def template_dir() -> str:
@@ -197,6 +197,7 @@ def view_model(plan: Plan, profile_bytes: bytes) -> Dict[str, Any]:
         "regions": regions,
         "region_names": ", ".join(r.name for r in regions),
         "section_prefix": plan.names.section_prefix,
+        "main_stack_object": names.MAIN_STACK,
         "pool_rows": [
             {
                 "name": pool.spec.name,

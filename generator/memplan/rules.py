@@ -69,6 +69,7 @@ class Name:
     description: str = ""
     refused: FrozenSet[str] = frozenset()  # keywords, macros, names already taken
     refused_pattern: str = ""
+    max_length: int = 0  # 0: MAX_NAME
 
 
 @dataclass(frozen=True)
@@ -123,6 +124,16 @@ REGION_REFERENCE = Name(IDENTIFIER_PATTERN, "A region of target.regions (default
 POOL_NAME = Name(NAME_PATTERN, "Part of the pool's C++ names (pool_<name>, ...).", CPP_KEYWORDS)
 PROFILE_NAME = Name(NAME_PATTERN, "C++ namespace memplan::<name> and output directory name.",
                     CPP_KEYWORDS | LIBRARY_MACROS | RUNTIME_NAMES | HEADER_NAMES, RESERVED_NAME_PATTERN)
+
+SYMBOL_LENGTH_MAX = 1024  # mangled C++ names run to hundreds of characters
+FUNCTION_NAME = Name(r"^[A-Za-z_][A-Za-z0-9_.$]*$", "A function's symbol, as the image's symbol table spells it (mangled, for C++).",
+                     max_length=SYMBOL_LENGTH_MAX)
+CALL_TARGET = Name(r"^([A-Za-z_][A-Za-z0-9_.$]*|\.[A-Za-z0-9_.]+|memplan-ports)$",
+                   "A function, a section of function pointers (.init_array), or memplan-ports (every override of "
+                   "memplan's ports in the image's vtables).", max_length=SYMBOL_LENGTH_MAX)
+STACK_SIZE = Size(8, limits.REGION_SIZE_MAX.value, "Bytes, a multiple of 8 (AAPCS stack alignment).", 8)
+INTERRUPTS_MAX = 496  # the NVIC's external interrupts, at most
+THREADS_MAX = 64  # names.THREADS_MAX reserves each one's symbols
 
 # The nonce: fixed field + counter = the AEAD's nonce; the counter's width bounds the messages per key.
 NONCE_COUNTER_SIZES = tuple(range(limits.NONCE_COUNTER_MIN.value, limits.NONCE_COUNTER_MAX.value + 1))
@@ -264,6 +275,29 @@ PROFILE = Mapping(
                 ),
             },
             ("aead", "tag_size", "nonce", "rotation", "max_security_violations"),
+        ),
+        "stack": Mapping(
+            {
+                "size": STACK_SIZE,
+                "region": REGION_REFERENCE,
+                "entry": FUNCTION_NAME,
+                "interrupts": ListOf(
+                    Mapping({"function": FUNCTION_NAME,
+                             "priority": Integer(0, 255, "Preemption priority: a lower number preempts a higher one.")},
+                            ("function", "priority")),
+                    0, INTERRUPTS_MAX, True, "Interrupt handlers: distinct priorities nest on the main stack."),
+                "threads": ListOf(
+                    Mapping({"function": FUNCTION_NAME, "size": STACK_SIZE, "region": REGION_REFERENCE}, ("function", "size")),
+                    0, THREADS_MAX, True, "RTOS tasks, each with its own stack in the layout."),
+                "calls": MappingOf(FUNCTION_NAME, ListOf(CALL_TARGET, 1, None, True), 0,
+                                   "The targets of a function's calls through a pointer."),
+                "recursion": MappingOf(FUNCTION_NAME, Integer(1, 1 << 20), 0, "How many times a function's recursion repeats."),
+                "frames": MappingOf(FUNCTION_NAME, Size(0, limits.REGION_SIZE_MAX.value), 0,
+                                    "A function's frame where the analysis cannot read it (alloca bounded in the code)."),
+            },
+            ("size",),
+            "The main stack (reset path and interrupt handlers) and the threads' stacks, placed in the layout; "
+            "check-elf holds each entry point's worst case to them. Entry default: Reset_Handler.",
         ),
     },
     ("schema", "name", "target", "budget", "pools", "sessions", "workspace", "crypto"),

@@ -19,7 +19,7 @@ def _described(rendered: Dict[str, Any], description: str) -> Dict[str, Any]:
 
 
 def _name(rule: rules.Name) -> Dict[str, Any]:
-    shape: Dict[str, Any] = {"type": "string", "pattern": rule.pattern, "maxLength": rules.MAX_NAME}
+    shape: Dict[str, Any] = {"type": "string", "pattern": rule.pattern, "maxLength": rule.max_length or rules.MAX_NAME}
     refusals: List[Dict[str, Any]] = []
     if rule.refused:
         refusals.append({"not": {"enum": sorted(rule.refused)}})

@@ -13,7 +13,8 @@ from typing import Callable, Dict, List, Optional, Tuple
 from memplan import PROFILE_SCHEMA, limits, names, rules
 from memplan.diagnostics import Diagnostic, Position, ProfileError
 from memplan.loader import YList, YMap, YNode, YScalar, load_file
-from memplan.model import AEADS, DEFAULT_AES_TABLES, DEFAULT_GCM_TABLE, Crypto, PoolSpec, Profile, Sessions, Target, Workspace
+from memplan.model import (AEADS, DEFAULT_AES_TABLES, DEFAULT_GCM_TABLE, Crypto, Interrupt, PoolSpec, Profile, Sessions, Stack, Target,
+                           Thread, Workspace)
 from memplan.reserved import CPP_KEYWORDS, LIBRARY_MACROS, RESERVED_IDENTIFIER
 
 NAME_RE = re.compile(rules.NAME_PATTERN)
@@ -206,6 +207,9 @@ def validate(tree: YNode, filename: str) -> Profile:
         buffer_size = None
     workspace_region = region_ref(c.child(workspace_map, "region"), "workspace.region")
 
+    stack_node = c.child(root, "stack")
+    stack = _stack(c, stack_node, region_ref) if stack_node is not None else None
+
     if pools is not None and target is not None:
         _generated_name_clashes(c, pools, regions, _positions(root))
 
@@ -216,6 +220,10 @@ def validate(tree: YNode, filename: str) -> Profile:
             users.setdefault(pool.region, f"pools[{pool.index}]")
         users.setdefault(sessions_region, "sessions")
         users.setdefault(workspace_region, "workspace")
+        if stack is not None:
+            users.setdefault(stack.region, "stack")
+            for index, thread in enumerate(stack.threads):
+                users.setdefault(thread.region, f"stack.threads[{index}]")
         budget_node = c.child(root, "budget")
         for region, user in users.items():
             if region and region in regions and region not in budget:
@@ -236,7 +244,119 @@ def validate(tree: YNode, filename: str) -> Profile:
         workspace=Workspace(buffer_size, workspace_region),
         crypto=crypto,
         positions=_positions(root),
+        stack=stack,
     )
+
+
+def _function(c: _Checker, node: Optional[YNode], path: str, rule: rules.Name = rules.FUNCTION_NAME) -> Optional[str]:
+    text = c.string(node, path)
+    if text is None or node is None:
+        return None
+    if not re.fullmatch(rule.pattern, text) or len(text) > rule.max_length:
+        c.error(node.position, path, f"must be a function's symbol matching {rule.pattern} of at most {rule.max_length} characters "
+                                     f"(got {text[:80]!r})")
+        return None
+    return text
+
+
+def _stack(c: _Checker, node: YNode, region_ref: Callable[[Optional[YNode], str], str]) -> Optional[Stack]:
+    """The stack section: its sizes, entry points and the analysis's annotations."""
+    m = c.mapping(node, "stack", *rules.keys("stack"))
+    if m is None:
+        return None
+    ok = True
+    size_node = c.child(m, "size")
+    size = c.size(size_node, "stack.size", *rules.bounds("stack.size"))
+    if size is not None and size % rules.multiple("stack.size"):
+        c.error(size_node.position if size_node else m.position, "stack.size", f"must be a multiple of 8, the AAPCS stack alignment (got {size})")
+        size = None
+    region = region_ref(c.child(m, "region"), "stack.region")
+    entry_node = c.child(m, "entry")
+    entry = _function(c, entry_node, "stack.entry") if entry_node is not None else "Reset_Handler"
+    seen: Dict[str, str] = {} if entry is None else {entry: "stack.entry"}
+
+    def unique(value_node: Optional[YNode], path: str) -> Optional[str]:
+        name = _function(c, value_node, path)
+        if name is not None and value_node is not None:
+            if name in seen:
+                c.error(value_node.position, path, f"{name} is already an entry point ({seen[name]})")
+                return None
+            seen[name] = path
+        return name
+
+    interrupts: List[Interrupt] = []
+    for index, item in enumerate(_items(c, c.child(m, "interrupts"), "stack.interrupts")):
+        path = f"stack.interrupts[{index}]"
+        im = c.mapping(item, path, *rules.keys(path))
+        function = unique(c.child(im, "function"), f"{path}.function")
+        priority = c.integer(c.child(im, "priority"), f"{path}.priority", *rules.bounds(f"{path}.priority"))
+        if im is None or function is None or priority is None:
+            ok = False
+            continue
+        interrupts.append(Interrupt(function, priority))
+    threads: List[Thread] = []
+    for index, item in enumerate(_items(c, c.child(m, "threads"), "stack.threads")):
+        path = f"stack.threads[{index}]"
+        tm = c.mapping(item, path, *rules.keys(path))
+        function = unique(c.child(tm, "function"), f"{path}.function")
+        thread_size_node = c.child(tm, "size")
+        thread_size = c.size(thread_size_node, f"{path}.size", *rules.bounds(f"{path}.size"))
+        if thread_size is not None and thread_size % 8:
+            c.error(thread_size_node.position if thread_size_node else item.position, f"{path}.size",
+                    f"must be a multiple of 8, the AAPCS stack alignment (got {thread_size})")
+            thread_size = None
+        thread_region = region_ref(c.child(tm, "region"), f"{path}.region")
+        if tm is None or function is None or thread_size is None:
+            ok = False
+            continue
+        threads.append(Thread(function, thread_size, thread_region))
+
+    def function_map(key: str) -> Dict[str, YNode]:
+        value = c.child(m, key)
+        if value is None:
+            return {}
+        if not isinstance(value, YMap):
+            c.error(value.position, f"stack.{key}", f"must be a mapping of function -> value (got {_describe(value)})")
+            return {}
+        found: Dict[str, YNode] = {}
+        for name, (key_pos, item) in value.entries.items():
+            if not re.fullmatch(rules.FUNCTION_NAME.pattern, name) or len(name) > rules.SYMBOL_LENGTH_MAX:
+                c.error(key_pos, f"stack.{key}", f"{name[:80]!r} is not a function's symbol (must match {rules.FUNCTION_NAME.pattern})")
+                continue
+            found[name] = item
+        return found
+
+    calls: Dict[str, Tuple[str, ...]] = {}
+    for caller, item in function_map("calls").items():
+        path = f"stack.calls.{caller}"
+        targets = [_function(c, t, f"{path}[{i}]", rules.CALL_TARGET) for i, t in enumerate(_items(c, item, path))]
+        if not targets:
+            c.error(item.position, path, "must list at least one target")
+        if targets and all(t is not None for t in targets):
+            calls[caller] = tuple(t for t in targets if t is not None)
+        else:
+            ok = False
+    recursion = {name: c.integer(item, f"stack.recursion.{name}", *rules.bounds("stack.recursion.x"))
+                 for name, item in function_map("recursion").items()}
+    frames = {name: c.size(item, f"stack.frames.{name}", *rules.bounds("stack.frames.x")) for name, item in function_map("frames").items()}
+    if not ok or size is None or entry is None or None in recursion.values() or None in frames.values():
+        return None
+    return Stack(size, region, entry, tuple(interrupts), tuple(threads), calls,
+                 {k: v for k, v in recursion.items() if v is not None}, {k: v for k, v in frames.items() if v is not None})
+
+
+def _items(c: _Checker, node: Optional[YNode], path: str) -> List[YNode]:
+    """A list's items; anything else is an error and no items."""
+    if node is None:
+        return []
+    if not isinstance(node, YList):
+        c.error(node.position, path, f"must be a list (got {_describe(node)})")
+        return []
+    rule = rules.at(path)
+    if isinstance(rule, rules.ListOf) and rule.max_items is not None and len(node.items) > rule.max_items:
+        c.error(node.position, path, f"at most {rule.max_items} entries (got {len(node.items)})")
+        return []
+    return list(node.items)
 
 
 def _target(c: _Checker, node: Optional[YNode]) -> Optional[Target]:
@@ -446,7 +566,7 @@ def _generated_name_clashes(c: _Checker, pools: List[PoolSpec], regions: Dict[st
     <region>_used, __memplan_<profile>_pool_state_<name>_start, ...): no such name may be reserved or a
     library macro, and two different names must never paste into the same symbol."""
     cpp: Dict[str, str] = {n: "the generated header" for n in (*names.FIXED_CPP_NAMES, *names.FIXED_CONFIG_NAMES, *names.FIXED_ABI_NAMES)}
-    linker: Dict[str, str] = {names.linker_part(o): o.replace("_", " ") for o in names.FIXED_OBJECTS}
+    linker: Dict[str, str] = {names.linker_part(o): o.replace("_", " ").replace(".", " ") for o in names.FIXED_OBJECTS}
     owners: List[Tuple[str, str, Tuple[str, ...], Tuple[str, ...]]] = [
         (f"target.regions.{r}", f"region {r!r}", names.region_cpp_names(r), (r,)) for r in regions
     ]

@@ -34,8 +34,10 @@ LOOKALIKE = VALID_PROFILE.replace("name: demo", "name: lookalike").replace(
     "  buffer_size: 2048\n", "  buffer_size: 2048\n  region: pool\n")
 
 # mbedTLS's tables outside the defaults: the header needs an mbedTLS built with the macros `memplan mbedtls` prints.
+# With stacks too: the header counts them in its regions without declaring them.
 TABLES = VALID_PROFILE.replace("name: demo", "name: tables").replace("  sram: 48KiB", "  sram: 100KiB").replace(
-    "  aead: aes-256-gcm\n", "  aead: aes-256-gcm\n  tables: {aes: ram-full, gcm: 8-bit}\n")
+    "  aead: aes-256-gcm\n", "  aead: aes-256-gcm\n  tables: {aes: ram-full, gcm: 8-bit}\n") + \
+    "stack: {size: 2KiB, threads: [{function: worker, size: 1KiB}]}\n"
 TABLES_MACROS = ("-DMEMPLAN_MBEDTLS_PLANNED", "-DMBEDTLS_GCM_LARGE_TABLE")
 
 TU = """\

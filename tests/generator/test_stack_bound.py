@@ -269,3 +269,33 @@ def test_a_call_graph_file_too_large_is_refused_before_reading(tmp_path: Path) -
         handle.truncate(65 << 20)  # sparse: no 65 MiB written
     with pytest.raises(CallGraphError, match="more than 64 MiB"):
         read_file(str(path))
+
+
+def test_check_elf_holds_the_profiles_stacks_to_their_bounds(program: Program, tmp_path: Path) -> None:
+    """check_stacks, as check-elf runs it: the main stack (entry and handlers) and each thread's stack
+    against the sizes the profile gives them, each shortfall a finding naming the path."""
+    from conftest import VALID_PROFILE
+    from memplan.elfcheck import Finding, check_stacks
+    from memplan.planner import plan
+    from memplan.validator import load_profile
+
+    graph, report = analyse(program, EntryPoint("entry_chain"), EntryPoint("SysTick_Handler", "interrupt", 1),
+                            EntryPoint("entry_virtual", "thread", 0, 8))
+    main_bound, thread_bound = report.main_stack, report.threads["entry_virtual"]
+    for main_size, thread_size, subjects in ((main_bound + 8, thread_bound + 8, []),
+                                             ((main_bound - 1) // 8 * 8, (thread_bound - 1) // 8 * 8,
+                                              ["stack.size", "stack.threads[0].size"])):
+        profile = tmp_path / "p.yaml"
+        profile.write_text(VALID_PROFILE.replace("  sram: 48KiB", "  sram: 64KiB") +
+                           f"stack:\n  size: {main_size}\n  entry: entry_chain\n"
+                           f"  interrupts: [{{function: SysTick_Handler, priority: 1}}]\n"
+                           f"  threads: [{{function: entry_virtual, size: {thread_size}}}]\n")
+        findings: List[Finding] = []
+        checked = check_stacks(read_image(str(program.elf)), plan(load_profile(str(profile))[0]),
+                               read_all([str(program.callgraph / "program.ci")]), findings)
+        assert checked is not None and checked.main_stack == main_bound
+        assert [f.subject for f in findings] == subjects
+        if subjects:
+            assert findings[0].message.startswith(f"the main stack needs up to {main_bound} B, more than its {main_size} B")
+            assert "entry_chain: entry_chain (" in findings[0].message and "SysTick_Handler (priority 1): " in findings[0].message
+            assert findings[1].message.startswith(f"thread entry_virtual needs up to {thread_bound} B, more than its {thread_size} B")

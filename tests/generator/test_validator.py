@@ -161,7 +161,7 @@ CASES: List[Tuple[str, List[Tuple[str, str]], List[str]]] = [
     # Unknown, duplicate and missing keys.
     ("unknown_top_key", [("schema: 1\n", "schema: 1\ncolour: blue\n")],
      ["2:1: error: colour: unknown key (expected one of: schema, name, description, target, budget, pools, "
-      "sessions, workspace, crypto)"]),
+      "sessions, workspace, crypto, stack)"]),
     ("unknown_pool_key", [("count: 8, usage", "count: 8, colour: red, usage")],
      ["16:48: error: pools[2].colour: unknown key (expected one of: name, block_size, count, usage, region, detect_write_after_free)"]),
     ("unknown_nonce_key", [("reserve: 1024}", "reserve: 1024, salt: 1}")],

@@ -259,3 +259,26 @@ def test_a_region_smaller_than_the_image_fails_the_build_naming_region_and_symbo
     assert result.returncode != 0
     assert f"region sram: the image uses {used} B, more than the region's {used - 1} B (target.regions.sram.size) by 1 B" in output
     assert "filled by:" in output and "pool_messages_storage" in output
+
+
+def test_a_stack_below_its_worst_case_fails_the_build_naming_the_entry_point_and_path(tmp_path: Path) -> None:
+    """The layout places the product's stack; memplan_check_elf bounds the reset path over the call graph
+    GCC wrote for the product, the runtime and mbedTLS, and fails the link when the stack is smaller."""
+    source = copy_product(tmp_path)
+    profile = source / "gateway.yaml"
+    text = profile.read_text().replace("  sram: 24KiB", "  sram: 28KiB")
+    profile.write_text(text + "stack: {size: 4KiB}\n")
+    configure(source, tmp_path / "build", f"-DMEMPLAN_SOURCE_DIR={REPO}", f"--toolchain={TOOLCHAIN}")
+    build(tmp_path / "build")
+    report = (tmp_path / "build" / "gateway.budget.md").read_text()
+    found = re.search(r"^\| main \| 4096 B \| (\d+) B \| Reset_Handler \1 B via \d+ functions \|$", report, re.M)
+    assert found, report
+    bound = int(found.group(1))
+    assert 200 < bound < 4096  # a seal's depth: main, the session table, the nonce sequence or mbedTLS
+    below = (bound - 1) // 8 * 8  # the largest size a profile can state (multiples of 8) below the bound
+    profile.write_text(text + f"stack: {{size: {below}}}\n")
+    result = build(tmp_path / "build", ok=False)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert f"error: stack.size: the main stack needs up to {bound} B, more than its {below} B by {bound - below} B" in output, output
+    assert re.search(r"deepest paths: Reset_Handler: Reset_Handler \(\d+ B\) -> main \(\d+ B\) -> _ZN7memplan", output), output

@@ -161,7 +161,8 @@ inline constexpr CryptoPolicy crypto_policy{
 };
 inline SessionTable sessions{session_records, config::session_count, key_slots, config::key_slot_count, crypto_policy, pools, workspace};
 
-// Every byte of the layout's storage, wiped once by Memory::init().
+// Every byte of the layout's storage, wiped once by Memory::init() (the stacks
+// are the linker script's, and init() runs on one of them).
 inline const StorageSpan storage_spans[] = {
     {&pool_tiny_storage, sizeof(pool_tiny_storage)},
     {&pool_small_storage, sizeof(pool_small_storage)},
