@@ -282,7 +282,7 @@ def test_check_elf_holds_the_profiles_stacks_to_their_bounds(program: Program, t
     graph, report = analyse(program, EntryPoint("entry_chain"), EntryPoint("SysTick_Handler", "interrupt", 1),
                             EntryPoint("entry_virtual", "thread", 0, 8))
     main_bound, thread_bound = report.main_stack, report.threads["entry_virtual"]
-    for main_size, thread_size, subjects in ((main_bound + 8, thread_bound + 8, []),
+    for main_size, thread_size, subjects in (((main_bound + 7) // 8 * 8, (thread_bound + 7) // 8 * 8, []),
                                              ((main_bound - 1) // 8 * 8, (thread_bound - 1) // 8 * 8,
                                               ["stack.size", "stack.threads[0].size"])):
         profile = tmp_path / "p.yaml"
