@@ -60,10 +60,10 @@ generator_tests() {
 }
 
 python_lint() {
-  "$python" -m flake8 generator/ tests/generator/ tests/integration/ tests/cost/ bench/cortex_m/ &&
+  "$python" -m flake8 generator/ tests/generator/ tests/integration/ tests/cost/ tests/firmware/ bench/cortex_m/ &&
     "$python" -m mypy --config-file generator/mypy.ini generator/memplan &&
     "$python" -m mypy --config-file generator/mypy.ini bench/cortex_m/count_instructions.py bench/cortex_m/cost_report.py bench/cortex_m/cross_check_gdb.py \
-      bench/cortex_m/table_variants.py
+      bench/cortex_m/table_variants.py tests/firmware/stack_high_water.py
 }
 
 runtime_tests() {

@@ -32,6 +32,16 @@ inline void write(const char* text) {
   semihost(0x04 /* SYS_WRITE0 */, text);
 }
 
+// The word the startup paints the main stack with; what still reads so was never written.
+constexpr std::uint32_t kStackPaint = 0x5AA5F00Du;
+
+// The deepest the main stack has been since the startup painted it (bytes below its top).
+inline std::uint32_t stack_high_water(const std::uint32_t* bottom, const std::uint32_t* top) {
+  const volatile std::uint32_t* word = bottom;
+  while (word < top && *word == kStackPaint) ++word;
+  return static_cast<std::uint32_t>(reinterpret_cast<std::uintptr_t>(top) - reinterpret_cast<std::uintptr_t>(word));
+}
+
 [[noreturn]] inline void exit(int status) {
   // SYS_EXIT_EXTENDED carries the status; QEMU returns it as its own.
   const std::uint32_t block[2] = {0x20026u /* ADP_Stopped_ApplicationExit */,

@@ -15,6 +15,10 @@
 
 #include "console.hpp"
 
+#if defined(__arm__) && !defined(__linux__)
+extern "C" std::uint32_t __memplan_main_stack_bottom, __memplan_main_stack_top;  // the layout's linker fragment
+#endif
+
 #define MEMPLAN_STRINGIFY2(x) #x
 #define MEMPLAN_STRINGIFY(x) MEMPLAN_STRINGIFY2(x)
 // clang-format off
@@ -140,6 +144,8 @@ void check_aligned_wipe() {
 // A block handed out twice, a dirty block or a stale token accepted fails.
 struct InterruptShare {
   volatile bool active = false;
+  volatile bool in_crypto = false;  // the main loop is inside seal() or open()
+  volatile std::uint32_t during_crypto = 0;
   volatile std::uint32_t rounds = 0;
   volatile std::uint32_t exhausted = 0;
   volatile std::uint32_t failures = 0;
@@ -164,6 +170,7 @@ void systick(std::uint32_t control, std::uint32_t reload = 0) {
 
 extern "C" void SysTick_Handler() {
   if (!share.active) return;
+  if (share.in_crypto) share.during_crypto = share.during_crypto + 1;
   auto& pool = layout::pools[0];
   auto block = pool.allocate();
   if (!block) {
@@ -180,6 +187,35 @@ extern "C" void SysTick_Handler() {
 }
 
 namespace {
+// The SysTick handler preempts seal and open (and mbedTLS inside them): its
+// frames land on the main stack below theirs, which the stack bound adds up
+// (stack.interrupts) and the painted stack measures.
+void check_crypto_under_interrupts(layout::SessionTable& sessions) {
+  auto session = sessions.open_session();
+  const std::uint8_t key[32] = {0x3C};
+  check(session.has_value() && sessions.load_key(session.value(), {key, layout::config::key_bits / 8u}).has_value(),
+        "interrupted crypto: session");
+  if (!session) return;
+  constexpr std::size_t kSize = layout::config::workspace_buffer_size;
+  share.active = true;
+  systick(0x7, 997);
+  for (std::uint32_t round = 0; round < 4096 && share.during_crypto < 8; ++round) {  // QEMU ticks in host time
+    share.in_crypto = true;
+    auto sealed = sessions.seal(session.value(), {}, {message, kSize});
+    bool ok = sealed.has_value();
+    if (ok) ok = sessions.open(session.value(), sealed.value().nonce, {}, sealed.value().data.span()).has_value();
+    share.in_crypto = false;
+    check(ok, "interrupted crypto: seal and open");
+    if (!ok) break;
+  }
+  systick(0);
+  share.active = false;
+  share.rounds = 0;
+  line("  interrupts during seal and open: ", share.during_crypto);
+  check(share.during_crypto >= 8, "interrupted crypto: the SysTick handler preempted seal and open");
+  check(static_cast<bool>(sessions.close(session.value())), "interrupted crypto: close");
+}
+
 void check_pool_under_interrupts() {
   auto& pool = layout::pools[0];
   const std::size_t size = pool.block_size();
@@ -318,7 +354,12 @@ int main() {
   check(memplan::mbedtls_calloc_calls() == 0, "no heap");
   check(static_cast<bool>(mem.pools.health_check()), "pool health");
 #if defined(__arm__) && !defined(__linux__)
+  check_crypto_under_interrupts(mem.sessions);
   check_pool_under_interrupts();
+#endif
+#if defined(__arm__) && !defined(__linux__)
+  // The main stack's measured depth, for tests/firmware/stack_high_water.py to hold against check-elf's bound.
+  line("  stack main: high water ", firmware::stack_high_water(&__memplan_main_stack_bottom, &__memplan_main_stack_top));
 #endif
   line(failures == 0 ? "result: ok, failed checks " : "result: FAILED, failed checks ",
        static_cast<std::uint32_t>(failures));

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
 from memplan.callgraph_files import INDIRECT, Defined, definition_for
-from memplan.elfimage import EM_ARM, Image, Symbol
+from memplan.elfimage import EM_ARM, SHT_NOBITS, Image, Symbol
 from memplan.runtime_ports import ALL_PORTS, PORT_METHODS, is_override_of, ports_called_by
 from memplan.thumb_code import analyse
 
@@ -109,9 +109,15 @@ class StackGraph:
             self.functions[name] = self._function(name, callgraph)
 
     def _code(self, symbol: Symbol) -> bytes:
+        """The function's bytes; for a symbol without a size (assembly without .size, as libgcc's
+        division helpers have), up to the next function or the end of its section."""
         section = self.image.sections[symbol.section_index]
         start = (symbol.address & ~1) - section.address
-        return self.image.section_bytes(symbol.section_index)[start:start + symbol.size]
+        size = symbol.size
+        if size == 0:
+            following = [a for a in self.by_address if (symbol.address & ~1) < a < section.address + section.size]
+            size = (min(following) if following else section.address + section.size) - (symbol.address & ~1)
+        return self.image.section_bytes(symbol.section_index)[start:start + size]
 
     def _pointed_to(self, data: bytes) -> Set[str]:
         """The functions whose addresses the words of `data` hold."""
@@ -155,8 +161,8 @@ class StackGraph:
         else:
             symbol = max(self.symbols[name], key=lambda s: s.size)
             function = Function(name, 0, "image code")
-            if symbol.size == 0 or symbol.section_index < 0:
-                function.unknown = "it has no size in the symbol table, so its code cannot be read"
+            if symbol.section_index < 0 or self.image.sections[symbol.section_index].type == SHT_NOBITS:
+                function.unknown = "its code is not in the image"
             else:
                 facts = analyse(self._code(symbol), symbol.address & ~1)
                 function.frame, function.indirect, function.dynamic = facts.frame, facts.indirect, facts.dynamic

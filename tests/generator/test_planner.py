@@ -161,6 +161,10 @@ def _check_region(result: Plan, region: RegionPlan) -> None:
             assert obj.size == result.session_slot_size * profile.sessions.count
             assert result.session_slot_size == align_up(abi.session_record_size, profile.target.cache_line)
             assert obj.padding - gap == result.session_slot_padding * profile.sessions.count
+        elif kind == "stack":
+            assert profile.stack is not None and obj.align == 8
+            sizes = {"stack": profile.stack.size, **{f"stack.threads[{i}]": t.size for i, t in enumerate(profile.stack.threads)}}
+            assert obj.size == sizes[obj.key]
         else:
             assert kind == "key_slots"
             assert obj.size == abi.key_context(profile.crypto.family)[0] * profile.sessions.key_slots
@@ -184,14 +188,14 @@ def test_shipped_region_totals_add_up(name: str) -> None:
             _check_region(p, region)
         placed = sorted(o.object for r in p.regions for o in r.objects)
         expected = sorted([f"pool.{s.name}" for s in profile.pools] + [f"pool_state.{s.name}" for s in profile.pools]
-                          + ["workspace", "sessions", "key_slots"])
+                          + ["workspace", "sessions", "key_slots"] + (["stack.main"] if profile.stack else []))
         assert placed == expected  # every object placed exactly once
 
 
 def test_shipped_medium_numbers() -> None:
     result = plan(load_profile(str(REPO / "profiles" / "medium.yaml"))[0])
-    assert summary(result) == {"sram": (44640, 49152), "ccm": (2368, 4096)}
-    assert summary(result.host) == {"sram": (44704, 49152), "ccm": (2368, 4096)}
+    assert summary(result) == {"sram": (44640 + 3072, 49152), "ccm": (2368, 4096)}  # the layout, and its 3 KiB stack
+    assert summary(result.host) == {"sram": (44704 + 3072, 49152), "ccm": (2368, 4096)}
 
 
 def _check_budget(write_profile: Callable[..., Path], cli: Callable[..., Run], text: str) -> Run:

@@ -58,7 +58,8 @@ def test_the_fragment_reserves_the_stacks_and_names_the_main_stacks_top(cli, tmp
     fragment = (tmp_path / "out" / "demo" / "layout.ld").read_text()
     assert re.search(r"__memplan_demo_stack_main_start = \.;\n    \. \+= 4096;.*\n    __memplan_demo_stack_main_end = \.;", fragment)
     assert re.search(r"__memplan_demo_stack_thread0_start = \.;\n    \. \+= 1024;", fragment)
-    assert "PROVIDE(__memplan_main_stack_top = __memplan_demo_stack_main_end);" in fragment
+    assert "__memplan_main_stack_top = __memplan_demo_stack_main_end;" in fragment
+    assert "__memplan_main_stack_bottom = __memplan_demo_stack_main_start;" in fragment
     header = (tmp_path / "out" / "demo" / "layout.hpp").read_text()
     assert "{4096, 8},  // stack" in header and "main_stack," not in header  # counted, not declared, not wiped
     report = json.loads((tmp_path / "out" / "demo" / "budget.json").read_text())
