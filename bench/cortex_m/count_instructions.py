@@ -74,8 +74,8 @@ def disassemble(image: str, objdump: str = "arm-none-eabi-objdump") -> Dict[int,
     return instructions
 
 
-def symbol_sizes(image: str, nm: str = "arm-none-eabi-nm") -> Dict[str, int]:
-    """Mangled name -> size in bytes of every function symbol that has one."""
+def symbol_sizes(image: str, nm: str = "arm-none-eabi-nm", kinds: str = "tTwW") -> Dict[str, int]:
+    """Mangled name -> size in bytes of every symbol of nm's `kinds` that has one (default: functions)."""
     try:
         text = subprocess.run([nm, "-S", image], capture_output=True, text=True, check=True).stdout
     except (OSError, subprocess.CalledProcessError) as exc:
@@ -83,7 +83,7 @@ def symbol_sizes(image: str, nm: str = "arm-none-eabi-nm") -> Dict[str, int]:
     sizes: Dict[str, int] = {}
     for line in text.splitlines():
         parts = line.split()
-        if len(parts) == 4 and parts[2] in "tTwW":
+        if len(parts) == 4 and parts[2] in kinds:
             sizes[parts[3]] = int(parts[1], 16)
     return sizes
 

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Dict, List, Sequence, Tuple
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from count_instructions import measure_image  # noqa: E402
+from count_instructions import measure_image, symbol_sizes  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 # (aes, gcm); the 8-bit GHASH table and RAM tables need more than the nRF51's 16 KiB of RAM: the M0 skips them.
@@ -48,12 +48,6 @@ def build(core: str, aes: str, gcm: str, root: Path) -> Path:
                     f"--toolchain={REPO / 'cmake' / 'toolchains' / f'{core}.cmake'}"], check=True, stdout=subprocess.DEVNULL)
     subprocess.run(["cmake", "--build", str(directory), "--target", "cost_Os"], check=True, stdout=subprocess.DEVNULL)
     return directory / "bench" / "cortex_m" / "cost_Os.elf"
-
-
-def symbol_sizes(image: Path) -> Dict[str, int]:
-    """Name -> bytes of every sized symbol: functions, and tables in flash or RAM."""
-    text = subprocess.run(["arm-none-eabi-nm", "-S", str(image)], capture_output=True, text=True, check=True).stdout
-    return {parts[3]: int(parts[1], 16) for parts in (line.split() for line in text.splitlines()) if len(parts) == 4}
 
 
 # The mbedTLS objects each AEAD links (memplan_mbedcrypto's object files).
@@ -85,7 +79,7 @@ def main(argv: Sequence[str] = ()) -> int:
                 continue
             image = build(core, aes, gcm, Path(args.build_root))
             measured = measure_image(str(image), toolchain_value(core, "MEMPLAN_QEMU_MACHINE"))
-            sizes = symbol_sizes(image)
+            sizes = symbol_sizes(str(image), kinds="tTwWdDbBrRvV")  # functions and tables, in flash or RAM
             cells = []
             for aead in AEADS:
                 big, small = measured[f"aead.{aead}.seal(1024)"], measured[f"aead.{aead}.seal(64)"]

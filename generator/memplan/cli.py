@@ -194,12 +194,7 @@ def _cmd_stack(args: argparse.Namespace) -> int:
     if image.machine != EM_ARM:
         raise UsageError("the stack analysis reads Cortex-M (ARM) images only", args.elf)
     report = StackGraph(image, callgraph, annotations).bound(entries, args.core)
-    over = []
-    if args.stack_size is not None and report.main_stack > args.stack_size:
-        over.append(f"the main stack needs up to {report.main_stack} B, more than its {args.stack_size} B")
-    for entry in entries:
-        if entry.kind == "thread" and report.threads.get(entry.function, 0) > entry.stack_size:
-            over.append(f"thread {entry.function} needs up to {report.threads[entry.function]} B, more than its {entry.stack_size} B")
+    over = [message for _, message in report.shortfalls(args.stack_size)]
     sys.stdout.write(render(report, args.format, args.stack_size))
     for message in report.errors + over:
         print(f"{args.elf}: error: stack: {message}", file=sys.stderr)
@@ -243,7 +238,8 @@ def _cmd_check_elf(args: argparse.Namespace) -> int:
         callgraph = read_all(resolve(args.callgraph)) if args.callgraph is not None else None
         result = check_image(image, plans[0][0], callgraph)
     except OSError as exc:
-        raise UsageError(f"cannot read image {args.elf}: {exc.strerror}") from None
+        what = "image" if exc.filename in (None, args.elf) else "call-graph file"
+        raise UsageError(f"cannot read {what} {exc.filename or args.elf}: {exc.strerror}") from None
     except ImageError as exc:
         raise UsageError(f"not an ELF image check-elf can read: {exc}", args.elf) from None
     except MismatchError as exc:

@@ -37,7 +37,7 @@ from typing import Dict, List, Optional, Tuple
 from memplan.elfimage import SHF_TLS, SHF_WRITE, SHT_NOBITS, Image, Section, Symbol
 from memplan.callgraph_files import Defined
 from memplan.planner import Plan, PlacedObject, RegionPlan, align_up, plan_for_abi
-from memplan.stack_bound import Annotations, EntryPoint, StackGraph, StackReport, Step
+from memplan.stack_bound import Annotations, EntryPoint, StackGraph, StackReport
 from memplan.target_abi import HOST_CORE
 
 FORBIDDEN_EXACT = {"malloc", "free", "calloc", "realloc", "_malloc_r", "_free_r", "_calloc_r", "_realloc_r"}
@@ -323,10 +323,6 @@ def _listed(items: List[Tuple[str, int]]) -> str:
     return ", ".join(f"{name} {size} B" for name, size in items[:5]) or "nothing"
 
 
-def _path(steps: List[Step]) -> str:
-    return " -> ".join(f"{s.function} ({s.frame} B{f' x {s.repeat}' if s.repeat > 1 else ''})" for s in steps)
-
-
 def check_stacks(image: Image, the_plan: Plan, callgraph: Dict[str, List[Defined]], findings: List[Finding]) -> Optional[StackReport]:
     """Each entry point's worst case against the stack the profile gives it (a Cortex-M image)."""
     stack = the_plan.profile.stack
@@ -338,18 +334,9 @@ def check_stacks(image: Image, the_plan: Plan, callgraph: Dict[str, List[Defined
     annotations = Annotations({k: list(v) for k, v in stack.calls.items()}, dict(stack.recursion), dict(stack.frames))
     report = StackGraph(image, callgraph, annotations).bound(entries, the_plan.profile.target.core)
     findings += [Finding("stack", message) for message in report.errors]
-    if report.main_stack > stack.size:
-        deepest = "; ".join(f"{r.entry.function}{f' (priority {r.entry.priority})' if r.entry.kind == 'interrupt' else ''}: {_path(r.path)}"
-                            for r in report.entries if r.entry.kind != "thread")
-        findings.append(Finding("stack.size", f"the main stack needs up to {report.main_stack} B, more than its {stack.size} B by "
-                                              f"{report.main_stack - stack.size} B; deepest paths: {deepest}"))
-    for index, thread in enumerate(stack.threads):
-        bound = report.threads.get(thread.function)
-        if bound is not None and bound > thread.size:
-            result = next(r for r in report.entries if r.entry.function == thread.function)
-            message = (f"thread {thread.function} needs up to {bound} B, more than its {thread.size} B by {bound - thread.size} B; "
-                       f"deepest path: {_path(result.path)}")
-            findings.append(Finding(f"stack.threads[{index}].size", message))
+    thread_index = {t.function: index for index, t in enumerate(stack.threads)}
+    for thread, message in report.shortfalls(stack.size):
+        findings.append(Finding("stack.size" if thread is None else f"stack.threads[{thread_index[thread]}].size", message))
     return report
 
 

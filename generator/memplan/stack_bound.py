@@ -82,6 +82,11 @@ class EntryResult:
     path: List[Step]
 
 
+def path_text(steps: Sequence[Step]) -> str:
+    """A path as reports print it: each function with its frame (and a recursion's depth)."""
+    return " -> ".join(f"{s.function} ({s.frame} B{f' x {s.repeat}' if s.repeat > 1 else ''})" for s in steps)
+
+
 @dataclass
 class StackReport:
     core: str
@@ -90,6 +95,23 @@ class StackReport:
     main_stack: int  # the reset path plus each priority level's deepest handler and exception frame
     threads: Dict[str, int]  # thread entry -> its stack's bound
     errors: List[str]
+
+    def shortfalls(self, main_size: Optional[int]) -> List[Tuple[Optional[str], str]]:
+        """(None for the main stack, or the thread's entry; message) for each stack smaller than its
+        bound: the main stack against `main_size` (None: not checked), each thread against the size
+        its entry point states. The message names the deepest paths."""
+        found: List[Tuple[Optional[str], str]] = []
+        if main_size is not None and self.main_stack > main_size:
+            deepest = "; ".join(f"{r.entry.function}{f' (priority {r.entry.priority})' if r.entry.kind == 'interrupt' else ''}: "
+                                f"{path_text(r.path)}" for r in self.entries if r.entry.kind != "thread")
+            found.append((None, f"the main stack needs up to {self.main_stack} B, more than its {main_size} B by "
+                                f"{self.main_stack - main_size} B; deepest paths: {deepest}"))
+        for result in self.entries:
+            bound, size = self.threads.get(result.entry.function), result.entry.stack_size
+            if result.entry.kind == "thread" and bound is not None and bound > size:
+                found.append((result.entry.function, f"thread {result.entry.function} needs up to {bound} B, more than its {size} B "
+                                                     f"by {bound - size} B; deepest path: {path_text(result.path)}"))
+        return found
 
 
 class StackGraph:

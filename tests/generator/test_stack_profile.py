@@ -133,3 +133,10 @@ def test_bad_callgraph_paths_for_check_elf_are_usage_errors(elf_images, cli: Cal
     run = cli("check-elf", elf_images["arm_ok"], "--profile", elf_images.profiles["armo"], "--callgraph", bad)
     assert run.code == 2 and "bad.ci:1: not a line of GCC's call-graph format" in run.err
     assert cli("check-elf", elf_images["arm_ok"], "--profile", elf_images.profiles["armo"], "--callgraph", tmp_path / "none.o").code == 0
+
+
+def test_an_unreadable_call_graph_file_is_named_as_such(elf_images, cli: Callable[..., Run], tmp_path: Path) -> None:
+    dangling = tmp_path / "gone.ci"
+    dangling.symlink_to(tmp_path / "nowhere.ci")
+    run = cli("check-elf", elf_images["arm_ok"], "--profile", elf_images.profiles["armo"], "--callgraph", dangling)
+    assert run.code == 2 and run.err == f"memplan: error: cannot read call-graph file {dangling}: No such file or directory\n"
