@@ -17,12 +17,16 @@
 #   (profiles given in MEMPLAN_MBEDTLS_PROFILES when it was built) and refuses
 #   others.
 #
-#   memplan_check_elf(<executable> PROFILE <file.yaml> [REPORT <file.md>])
+#   memplan_check_elf(<executable> PROFILE <file.yaml> [REPORT <file.md>] [PICTURE <file.svg>] [MAP <file.map>])
 #     After each link, checks the image against the profile (pyelftools) and
-#     fails the build on any violation; writes a Markdown budget report. On
-#     Cortex-M with GCC, a profile with a `stack` section also has each entry
-#     point's worst-case stack checked against it, from the call graph GCC
-#     writes for the layout's users and memplan's libraries.
+#     fails the build on any violation; writes a Markdown budget report and
+#     its picture (default: <executable>.budget.md and .budget.svg in the
+#     current binary directory). On Cortex-M with GCC, a profile with a
+#     `stack` section also has each entry point's worst-case stack checked
+#     against it, from the call graph GCC writes for the layout's users and
+#     memplan's libraries; and the link writes its map (MAP, default
+#     <executable>.map beside the report; do not pass another -Wl,-Map), from
+#     which the report attributes every byte of each region by origin.
 include_guard(GLOBAL)
 
 set(_memplan_cmake_dir "${CMAKE_CURRENT_LIST_DIR}")
@@ -39,6 +43,10 @@ get_filename_component(MEMPLAN_TEMPLATE_DIR "${MEMPLAN_TEMPLATE_DIR}" ABSOLUTE)
 # Global: the functions run in the caller's directory scope (add_subdirectory users).
 set_property(GLOBAL PROPERTY MEMPLAN_GENERATOR_DIR "${MEMPLAN_GENERATOR_DIR}")
 set_property(GLOBAL PROPERTY MEMPLAN_TEMPLATE_DIR "${MEMPLAN_TEMPLATE_DIR}")
+# An installed package's call-graph files of its prebuilt libraries (memplanConfig.cmake sets it).
+if(DEFINED MEMPLAN_CALLGRAPH_DIR)
+  set_property(GLOBAL PROPERTY MEMPLAN_CALLGRAPH_DIR "${MEMPLAN_CALLGRAPH_DIR}")
+endif()
 
 # Debian's interpreter has the modules (python3-jinja2, -yaml, -pyelftools);
 # another python3 earlier on PATH usually does not.
@@ -186,7 +194,7 @@ function(memplan_add_layout target)
 endfunction()
 
 function(memplan_check_elf target)
-  cmake_parse_arguments(PARSE_ARGV 1 ARG "" "PROFILE;REPORT" "")
+  cmake_parse_arguments(PARSE_ARGV 1 ARG "" "PROFILE;REPORT;PICTURE;MAP" "")
   get_property(MEMPLAN_GENERATOR_DIR GLOBAL PROPERTY MEMPLAN_GENERATOR_DIR)
   if(NOT ARG_PROFILE)
     message(FATAL_ERROR "memplan_check_elf(${target}): PROFILE <file.yaml> is required")
@@ -195,21 +203,35 @@ function(memplan_check_elf target)
   if(NOT ARG_REPORT)
     set(ARG_REPORT "${CMAKE_CURRENT_BINARY_DIR}/${target}.budget.md")
   endif()
-  # The stack analysis reads the call graph of the target's objects and of memplan's libraries
-  # built here; code without one (an installed package's, newlib's) is read from the image.
-  set(callgraph "")
+  if(NOT ARG_PICTURE)
+    set(ARG_PICTURE "${CMAKE_CURRENT_BINARY_DIR}/${target}.budget.svg")
+  endif()
+  # The stack analysis reads the call graph of the target's objects and of memplan's libraries,
+  # built here or installed with the package; code without one (newlib's, libgcc's) is read from
+  # the image.
+  set(image_inputs "")
   if(CMAKE_CROSSCOMPILING AND CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
-    set(callgraph --callgraph "$<TARGET_OBJECTS:${target}>")
+    set(image_inputs --callgraph "$<TARGET_OBJECTS:${target}>")
     foreach(library memplan_runtime memplan_mbedcrypto)
       if(TARGET ${library})
-        list(APPEND callgraph "$<TARGET_OBJECTS:${library}>")
+        list(APPEND image_inputs "$<TARGET_OBJECTS:${library}>")
       endif()
     endforeach()
+    get_property(installed_callgraph GLOBAL PROPERTY MEMPLAN_CALLGRAPH_DIR)
+    if(NOT TARGET memplan_runtime AND installed_callgraph AND IS_DIRECTORY "${installed_callgraph}")
+      list(APPEND image_inputs "${installed_callgraph}")
+    endif()
+    # The link's map names the file behind every input section: the report's bytes by origin.
+    if(NOT ARG_MAP)
+      set(ARG_MAP "${CMAKE_CURRENT_BINARY_DIR}/${target}.map")
+    endif()
+    target_link_options(${target} PRIVATE "LINKER:-Map=${ARG_MAP}")
+    list(APPEND image_inputs --map "${ARG_MAP}")
   endif()
   add_custom_command(TARGET ${target} POST_BUILD
     COMMAND ${CMAKE_COMMAND} -E env "PYTHONPATH=${MEMPLAN_GENERATOR_DIR}" PYTHONDONTWRITEBYTECODE=1
             "${MEMPLAN_PYTHON}" -m memplan check-elf "$<TARGET_FILE:${target}>" --profile "${profile}"
-            --format md --output "${ARG_REPORT}" ${callgraph}
+            --format md --output "${ARG_REPORT}" --picture "${ARG_PICTURE}" ${image_inputs}
     COMMENT "memplan: checking $<TARGET_FILE_NAME:${target}> against ${ARG_PROFILE}"
     VERBATIM COMMAND_EXPAND_LISTS)
 endfunction()

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # RAM budget report of the example firmware, one Markdown table per product:
-# region, budget, used, free and the change since budgets/baseline.json.
+# region, budget, used, free, every byte of each region by origin (from the
+# link's map), the main stack's bound and its high water measured under QEMU,
+# and the change since budgets/baseline.json; a picture per product
+# ($MEMPLAN_BUILD_DIR/budgets/<product>.svg).
 #
 #   scripts/budget-report.sh                    report (fails if an image breaks its profile)
 #   scripts/budget-report.sh --update-baseline  also make the current images the baseline
@@ -18,6 +21,7 @@ python=/usr/bin/python3
 memplan() { PYTHONPATH="$repo/generator" "$python" -m memplan "$@"; }
 
 declare -A core_of=([micro]=cortex-m0 [small]=cortex-m3 [medium]=cortex-m4f [large]=cortex-m7)
+declare -A machine_of=([cortex-m0]=microbit [cortex-m3]=mps2-an385 [cortex-m4f]=mps2-an386 [cortex-m7]=mps2-an500)
 current=$build_root/budgets/current.json
 mkdir -p "$build_root/budgets"
 
@@ -31,7 +35,15 @@ for product in micro small medium large; do
       --toolchain "$repo/cmake/toolchains/$core.cmake" >/dev/null
     cmake --build "$dir" >/dev/null
   fi
-  memplan check-elf "$elf" --profile "$repo/profiles/$product.yaml" --format json >"$build_root/budgets/$product.json"
+  # The firmware prints its painted main stack's high water after its workload (SysTick preempting seal and open).
+  run=$(qemu-system-arm -M "${machine_of[$core]}" -nographic -monitor none -serial none \
+          -semihosting-config enable=on,target=native -kernel "$elf" 2>&1) || { echo "$run"; echo "budget-report: $elf failed under QEMU"; exit 1; }
+  high_water=$(sed -n 's/^ *stack main: high water \([0-9][0-9]*\)$/\1/p' <<<"$run")
+  [ -n "$high_water" ] || { echo "$run"; echo "budget-report: $elf printed no stack high water"; exit 1; }
+  memplan check-elf "$elf" --profile "$repo/profiles/$product.yaml" --format json --map "$dir/examples/firmware_$product.map" \
+    --callgraph "$dir/examples/CMakeFiles/firmware_$product.dir" "$dir/runtime/CMakeFiles/memplan_runtime.dir" \
+                "$dir/CMakeFiles/memplan_mbedcrypto.dir" \
+    --stack-measured "main=$high_water" --picture "$build_root/budgets/$product.svg" >"$build_root/budgets/$product.json"
   products+=("$product")
 done
 

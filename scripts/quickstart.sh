@@ -4,7 +4,9 @@
 #   2. build the medium product for the host and run it,
 #   3. build its firmware for Cortex-M4 (mps2-an386), check the linked image
 #      against the profile, and run it under QEMU,
-#   4. print the medium profile's RAM budget report, planned and measured.
+#   4. print the medium profile's RAM budget report, planned and measured (every
+#      byte of each region by origin, the main stack's bound and high water),
+#      and draw it (build/medium.budget.svg).
 # Build trees go to $MEMPLAN_BUILD_DIR (default: build/ in the checkout).
 set -euo pipefail
 
@@ -38,14 +40,17 @@ elf=$build_root/firmware-cortex-m4f/examples/firmware_medium.elf
 
 step "run the firmware under QEMU (mps2-an386)"
 qemu-system-arm -M mps2-an386 -nographic -monitor none -serial none \
-  -semihosting-config enable=on,target=native -kernel "$elf"
+  -semihosting-config enable=on,target=native -kernel "$elf" 2>&1 | tee "$build_root/firmware-medium.log"
+high_water=$(sed -n 's/^ *stack main: high water \([0-9][0-9]*\)$/\1/p' "$build_root/firmware-medium.log")
 
 step "RAM budget report: medium (planned by the generator)"
 memplan report "$repo/profiles/medium.yaml" --format md
 
-step "RAM budget report: medium (measured in the linked Cortex-M4 image, with the main stack's worst case)"
-# The objects GCC wrote call-graph files beside: the firmware's, the runtime's and mbedTLS's.
+step "RAM budget report: medium (measured in the linked Cortex-M4 image: every byte by origin, the main stack's worst case and high water)"
+# The objects GCC wrote call-graph files beside (the firmware's, the runtime's and mbedTLS's) and the link's map.
 objects=$build_root/firmware-cortex-m4f
-memplan check-elf "$elf" --profile "$repo/profiles/medium.yaml" --format md \
+memplan check-elf "$elf" --profile "$repo/profiles/medium.yaml" --format md --map "$objects/examples/firmware_medium.map" \
   --callgraph "$objects/examples/CMakeFiles/firmware_medium.dir" "$objects/runtime/CMakeFiles/memplan_runtime.dir" \
-              "$objects/CMakeFiles/memplan_mbedcrypto.dir"
+              "$objects/CMakeFiles/memplan_mbedcrypto.dir" \
+  --stack-measured "main=$high_water" --picture "$build_root/medium.budget.svg"
+echo "picture: $build_root/medium.budget.svg"

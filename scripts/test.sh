@@ -10,7 +10,9 @@
 #   cost           instructions and interrupts-masked stretches per operation on each
 #                  Cortex-M core under QEMU against budgets/cost-baseline.json; the
 #                  counter's own tests (known code, gdb single-stepping); each choice
-#                  of mbedTLS's tables counted (bench/cortex_m/table_variants.py)
+#                  of mbedTLS's tables counted (bench/cortex_m/table_variants.py); each
+#                  operation's stack bounded and measured against budgets/stack-baseline.json
+#                  (bench/cortex_m/operation_stacks.py)
 #   integration    a product project outside the repo: add_subdirectory, installed
 #                  package, Ninja and Makefiles, host and Cortex-M4, regeneration
 #   cpp-lint       clang-tidy and cppcheck over runtime/ with the repository's configs
@@ -62,8 +64,8 @@ generator_tests() {
 python_lint() {
   "$python" -m flake8 generator/ tests/generator/ tests/integration/ tests/cost/ tests/firmware/ bench/cortex_m/ &&
     "$python" -m mypy --config-file generator/mypy.ini generator/memplan &&
-    "$python" -m mypy --config-file generator/mypy.ini bench/cortex_m/count_instructions.py bench/cortex_m/cost_report.py bench/cortex_m/cross_check_gdb.py \
-      bench/cortex_m/table_variants.py tests/firmware/stack_high_water.py
+    MYPYPATH=generator "$python" -m mypy --config-file generator/mypy.ini bench/cortex_m/count_instructions.py bench/cortex_m/cost_report.py bench/cortex_m/cross_check_gdb.py \
+      bench/cortex_m/table_variants.py bench/cortex_m/operation_stacks.py tests/firmware/stack_high_water.py
 }
 
 runtime_tests() {
@@ -103,7 +105,8 @@ budget_report() {
 
 cost_report() {
   bash scripts/cost-report.sh && "$python" -m pytest -q -p no:cacheprovider tests/cost &&
-    "$python" bench/cortex_m/table_variants.py --build-root "$build_root"
+    "$python" bench/cortex_m/table_variants.py --build-root "$build_root" &&
+    "$python" bench/cortex_m/operation_stacks.py --build-root "$build_root"
 }
 
 cpp_lint() {

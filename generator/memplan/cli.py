@@ -228,18 +228,23 @@ def _cmd_check_elf(args: argparse.Namespace) -> int:
     from memplan.elfcheck import MismatchError, check_image
     from memplan.elfimage import ImageError, read_image
     from memplan.elfreport import error_lines, render
+    from memplan.linker_map import MapError, read_map
 
     plans, errors = _load_and_plan([args.profile])
     if errors:
         print("\n".join(errors), file=sys.stderr)
         return EXIT_ERRORS
+    measured = _measured_stacks(args.stack_measured, plans[0][0].profile)
     try:
         image = read_image(args.elf)
         callgraph = read_all(resolve(args.callgraph)) if args.callgraph is not None else None
-        result = check_image(image, plans[0][0], callgraph)
+        linker_map = read_map(args.map) if args.map is not None else None
+        result = check_image(image, plans[0][0], callgraph, linker_map, measured)
     except OSError as exc:
-        what = "image" if exc.filename in (None, args.elf) else "call-graph file"
+        what = {None: "image", args.elf: "image", args.map: "linker map"}.get(exc.filename, "call-graph file")
         raise UsageError(f"cannot read {what} {exc.filename or args.elf}: {exc.strerror}") from None
+    except MapError as exc:
+        raise UsageError(f"linker map: {exc}") from None
     except ImageError as exc:
         raise UsageError(f"not an ELF image check-elf can read: {exc}", args.elf) from None
     except MismatchError as exc:
@@ -249,14 +254,36 @@ def _cmd_check_elf(args: argparse.Namespace) -> int:
     text = render(result, args.format)
     if args.output:
         _write_report(args.output, text)
+    if args.picture:
+        from memplan import picture
+        from memplan.render import render_picture
+        comment = f"Measured by memplan {__version__} from {os.path.basename(args.elf)} and profile {os.path.basename(args.profile)}"
+        _write_report(args.picture, render_picture(picture.measured(result, comment)))
     sys.stdout.write(text)
     if result.findings and args.format != "text":
         print("\n".join(error_lines(result)), file=sys.stderr)
     return EXIT_ERRORS if result.findings else EXIT_OK
 
 
+def _measured_stacks(given: List[str], profile: Profile) -> Dict[str, int]:
+    """--stack-measured main=1432: each a stack of the profile (main, or a thread's entry), once."""
+    stacks = ["main", *(t.function for t in profile.stack.threads)] if profile.stack else []
+    measured: Dict[str, int] = {}
+    for item in given:
+        name, _, value = item.partition("=")
+        if not name or not value.isdigit() or len(value) > 10:
+            raise UsageError(f"--stack-measured {item!r}: expected STACK=BYTES (main, or a thread's entry function)")
+        if name not in stacks:
+            known = ", ".join(stacks) or "none: the profile has no stack section"
+            raise UsageError(f"--stack-measured {item!r}: profile {profile.name} has no stack {name!r} (its stacks: {known})")
+        if name in measured:
+            raise UsageError(f"--stack-measured: stack {name!r} is given twice")
+        measured[name] = int(value)
+    return measured
+
+
 def _cmd_diff(args: argparse.Namespace) -> int:
-    from memplan.diff import ReportError, compare, grown_over, load_reports, render
+    from memplan.diff import ReportError, compare, compare_stacks, grown_over, load_reports, render
 
     if args.fail_over is not None and args.fail_over < 0:
         raise UsageError(f"--fail-over takes a number of bytes >= 0 (got {args.fail_over})")
@@ -265,7 +292,7 @@ def _cmd_diff(args: argparse.Namespace) -> int:
     except ReportError as exc:
         raise UsageError(str(exc), exc.where) from None
     changes = compare(old, new)
-    sys.stdout.write(render(changes, args.format))
+    sys.stdout.write(render(changes, args.format, compare_stacks(old, new)))
     if args.fail_over is None:
         return EXIT_OK
     over = grown_over(changes, args.fail_over)
@@ -357,6 +384,10 @@ def _args_check_elf(p: argparse.ArgumentParser) -> None:
     p.add_argument("--callgraph", nargs="*", metavar="PATH",
                    help="the build's call graph (.ci files, folders, or object files with .ci beside them): "
                         "bound each entry point's stack against the profile's stack section")
+    p.add_argument("--map", metavar="FILE", help="the link's map (-Wl,-Map=FILE): attribute every byte of each region by origin")
+    p.add_argument("--stack-measured", action="append", default=[], metavar="STACK=BYTES",
+                   help="a stack's measured high water (main, or a thread's entry function), shown beside its bound")
+    p.add_argument("--picture", metavar="FILE.svg", help="also draw the regions, by origin, with the stacks")
 
 
 def _args_diff(p: argparse.ArgumentParser) -> None:

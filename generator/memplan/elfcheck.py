@@ -36,7 +36,9 @@ from typing import Dict, List, Optional, Tuple
 
 from memplan.elfimage import SHF_TLS, SHF_WRITE, SHT_NOBITS, Image, Section, Symbol
 from memplan.callgraph_files import Defined
+from memplan.linker_map import LinkerMap
 from memplan.planner import Plan, PlacedObject, RegionPlan, align_up, plan_for_abi
+from memplan.region_origins import Origin, attribute
 from memplan.stack_bound import Annotations, EntryPoint, StackGraph, StackReport
 from memplan.target_abi import HOST_CORE
 
@@ -73,6 +75,7 @@ class RegionResult:
     used: int = 0  # everything the image puts in the region (the layout alone without a fragment)
     layout_bytes: int = 0  # the layout: its output section, or its objects placed as planned
     contributors: List[Tuple[str, int]] = field(default_factory=list)  # (what, bytes), largest first
+    origins: Optional[List[Origin]] = None  # every used byte by origin (a Cortex-M image linked with the fragment)
 
     @property
     def free(self) -> int:
@@ -114,6 +117,7 @@ class CheckResult:
     findings: List[Finding]
     tables: Optional[TablesResult] = None
     stack: Optional[StackReport] = None  # the stack bounds, when the profile has stacks and the call graph was given
+    measured_stacks: Dict[str, int] = field(default_factory=dict)  # high water per stack (main, thread entries), from a run
 
     @property
     def arm(self) -> bool:
@@ -140,8 +144,8 @@ def _occupies_memory(section: Section) -> bool:
 
 
 class _Checker:
-    def __init__(self, image: Image, the_plan: Plan) -> None:
-        self.image, self.plan = image, the_plan
+    def __init__(self, image: Image, the_plan: Plan, linker_map: Optional[LinkerMap] = None) -> None:
+        self.image, self.plan, self.linker_map = image, the_plan, linker_map
         self.names = the_plan.names
         self.findings: List[Finding] = []
         self.objects: List[ObjectResult] = []
@@ -167,6 +171,10 @@ class _Checker:
         result.layout_bytes = self.layout_total(region, output)
         if bounds is not None:
             self.total_in_memory(result, bounds, found)
+            in_region = [(o.obj.object, o.symbol.size, o.obj.kind == "stack") for o in self.objects
+                         if o.symbol is not None and o.obj in region.objects]
+            result.origins = attribute(bounds, [s for s in self.image.sections if _occupies_memory(s)], output, in_region,
+                                       self.linker_map, mangle(self.names.namespace, "")[:-2])
         else:
             result.used = result.layout_bytes
             result.contributors = _largest_first(found)
@@ -340,14 +348,35 @@ def check_stacks(image: Image, the_plan: Plan, callgraph: Dict[str, List[Defined
     return report
 
 
-def check_image(image: Image, profile_plan: Plan, callgraph: Optional[Dict[str, List[Defined]]] = None) -> CheckResult:
+def check_image(image: Image, profile_plan: Plan, callgraph: Optional[Dict[str, List[Defined]]] = None,
+                linker_map: Optional[LinkerMap] = None, measured_stacks: Optional[Dict[str, int]] = None) -> CheckResult:
     """The image held to the profile; raises MismatchError when they cannot be compared at all.
-    With the build's call graph, also each entry point's worst-case stack against its stack."""
+    With the build's call graph, also each entry point's worst-case stack against its stack; with
+    the link's map, every byte of each region by origin (MapError when the map is of another link)."""
     the_plan = _plan_for_image(profile_plan, image)
-    checker = _Checker(image, the_plan)
+    checker = _Checker(image, the_plan, linker_map)
     regions = [checker.region(region) for region in the_plan.regions if region.objects]
     tables = checker.aes_tables()
     if image.arm:
         checker.heap()
     stack = check_stacks(image, the_plan, callgraph, checker.findings) if callgraph is not None else None
-    return CheckResult(image, the_plan, regions, checker.objects, checker.findings, tables, stack)
+    measured = dict(measured_stacks or {})
+    _hold_measured(the_plan, stack, measured, checker.findings)
+    return CheckResult(image, the_plan, regions, checker.objects, checker.findings, tables, stack, measured)
+
+
+def _hold_measured(the_plan: Plan, report: Optional[StackReport], measured: Dict[str, int], findings: List[Finding]) -> None:
+    """A measured high water above the computed bound means the analysis missed a path: unsafe, so a violation;
+    above the stack's size, the stack overflowed in that run."""
+    stack = the_plan.profile.stack
+    if stack is None:
+        return
+    sizes = {"main": stack.size, **{t.function: t.size for t in stack.threads}}
+    for name, depth in measured.items():
+        bound = None if report is None else (report.main_stack if name == "main" else report.threads.get(name))
+        subject = "stack.measured" if name == "main" else f"stack.measured.{name}"
+        if bound is not None and depth > bound:
+            findings.append(Finding(subject, f"the {name} stack's measured high water {depth} B exceeds its computed bound "
+                                             f"{bound} B: the analysis missed a path"))
+        if name in sizes and depth > sizes[name]:
+            findings.append(Finding(subject, f"the {name} stack's measured high water {depth} B exceeds its size {sizes[name]} B"))

@@ -9,6 +9,7 @@ from typing import Any, Dict, List, Optional
 from memplan import BUDGET_SCHEMA, __version__
 from memplan.elfcheck import CheckResult
 from memplan.model import Stack
+from memplan.region_origins import ORIGIN_TITLES, ORIGINS, Origin
 from memplan.stack_bound import StackReport
 from memplan.target_abi import HOST_CORE
 
@@ -34,6 +35,9 @@ def to_document(result: CheckResult) -> Dict[str, Any]:
                 "free": r.free,
                 "budget_free": r.budget_free,
                 "objects": [{"name": name, "size": size} for name, size in r.contributors],
+                **({} if r.origins is None else {"origins": [
+                    {"name": o.name, "size": o.size, "parts": [{"name": n, "size": b} for n, b in o.largest_parts()]}
+                    for o in r.origins]}),
             }
             for r in result.regions
         ],
@@ -44,16 +48,17 @@ def to_document(result: CheckResult) -> Dict[str, Any]:
         ],
         "mbedtls": None if result.tables is None else {
             "aes_tables": result.tables.choice, "aes_tables_bytes": result.tables.bytes, "aes_tables_section": result.tables.section},
-        "stacks": None if result.stack is None else stack_document(result.stack, result.plan.profile.stack),
+        "stacks": None if result.stack is None else stack_document(result.stack, result.plan.profile.stack, result.measured_stacks),
         "violations": [{"subject": f.subject, "message": f.message} for f in result.findings],
     }
 
 
-def stack_document(report: StackReport, stack: Optional[Stack]) -> Dict[str, Any]:
+def stack_document(report: StackReport, stack: Optional[Stack], measured: Dict[str, int]) -> Dict[str, Any]:
     sizes = {"main": stack.size if stack else None, **({t.function: t.size for t in stack.threads} if stack else {})}
     return {
-        "main": {"size": sizes["main"], "bound": report.main_stack},
-        "threads": [{"function": name, "size": sizes.get(name), "bound": bound} for name, bound in report.threads.items()],
+        "main": {"size": sizes["main"], "bound": report.main_stack, "measured": measured.get("main")},
+        "threads": [{"function": name, "size": sizes.get(name), "bound": bound, "measured": measured.get(name)}
+                    for name, bound in report.threads.items()],
         "exception_frame": report.exception_frame,
         "entries": [{"function": r.entry.function, "kind": r.entry.kind, "depth": r.depth,
                      "path": [{"function": s.function, "frame": s.frame, "repeat": s.repeat} for s in r.path]} for r in report.entries],
@@ -64,13 +69,45 @@ def _stack_lines(result: CheckResult, markdown: bool) -> List[str]:
     report, stack = result.stack, result.plan.profile.stack
     if report is None or stack is None:
         return []
-    rows = [("main", stack.size, report.main_stack)] + [(f"thread {t.function}", t.size, report.threads.get(t.function, 0)) for t in stack.threads]
+    measured = result.measured_stacks
+    rows = [("main", stack.size, report.main_stack, measured.get("main"))]
+    rows += [(f"thread {t.function}", t.size, report.threads.get(t.function, 0), measured.get(t.function)) for t in stack.threads]
     if markdown:
-        lines = ["", "| stack | size | worst case | deepest entry point |", "| --- | ---: | ---: | --- |"]
-        for name, size, bound in rows:
-            lines.append(f"| {name} | {size} B | {bound} B | {_deepest(report, name)} |")
+        lines = ["", "| stack | size | worst case | deepest entry point | measured |", "| --- | ---: | ---: | --- | ---: |"]
+        for name, size, bound, depth in rows:
+            lines.append(f"| {name} | {size} B | {bound} B | {_deepest(report, name)} | {_measured(bound, depth)} |")
         return lines
-    return [f"  stack {name}: worst case {bound} of its {size} B ({_deepest(report, name)})" for name, size, bound in rows]
+    return [f"  stack {name}: worst case {bound} of its {size} B ({_deepest(report, name)})"
+            + ("" if depth is None else f"; measured {_measured(bound, depth)}") for name, size, bound, depth in rows]
+
+
+def _measured(bound: int, depth: Optional[int]) -> str:
+    """A measured depth beside its bound: how close the analysis came (bound / measured)."""
+    if depth is None:
+        return "-"
+    return f"{depth} B (bound {bound / depth:.2f}x)" if depth else f"{depth} B"
+
+
+def _origin_lines(result: CheckResult, markdown: bool) -> List[str]:
+    regions = [r for r in result.regions if r.origins is not None]
+    if not regions:
+        return []
+    shown = [name for name in ORIGINS if name != "unmapped" or any(o.name == name for r in regions for o in r.origins or [])]
+    if markdown:
+        lines = ["", "| region by origin | " + " | ".join(ORIGIN_TITLES[n] for n in shown) + " | used |",
+                 "| --- |" + " ---: |" * (len(shown) + 1)]
+        for r in regions:
+            sizes = _sizes(r.origins or [])
+            lines.append(f"| {r.name} | " + " | ".join(f"{sizes.get(n, 0)} B" for n in shown) + f" | {r.used} B |")
+        return lines
+    lines = []
+    for r in regions:
+        lines.append(f"  region {r.name} by origin: " + ", ".join(f"{ORIGIN_TITLES[o.name]} {o.size} B" for o in r.origins or []))
+    return lines
+
+
+def _sizes(origins: List[Origin]) -> Dict[str, int]:
+    return {o.name: o.size for o in origins}
 
 
 def _deepest(report: StackReport, stack_name: str) -> str:
@@ -100,6 +137,7 @@ def render(result: CheckResult, fmt: str) -> str:
                   "| region | size | used | free | layout | layout budget |", "| --- | ---: | ---: | ---: | ---: | ---: |"]
         for r in result.regions:
             lines.append(f"| {r.name} | {r.size} B | {r.used} B | {r.free} B | {r.layout_bytes} B | {r.budget} B |")
+        lines += _origin_lines(result, markdown=True)
         if result.tables is not None:
             t = result.tables
             lines += ["", f"mbedTLS AES tables (`crypto.tables.aes`: {t.choice}): {t.bytes} B in `{t.section}` "
@@ -113,6 +151,7 @@ def render(result: CheckResult, fmt: str) -> str:
         for r in result.regions:
             lines.append(f"  region {r.name}: {r.used} of {r.size} B used, {r.free} B free; layout {r.layout_bytes} of its "
                          f"{r.budget} B budget")
+        lines += _origin_lines(result, markdown=False)
         if result.tables is not None:
             t = result.tables
             lines.append(f"  mbedTLS AES tables ({t.choice}): {t.bytes} B in {t.section} ({'RAM' if t.in_ram else 'flash'})")

@@ -13,12 +13,10 @@ import jinja2
 
 from memplan import BUDGET_SCHEMA, LAYOUT_CONTRACT, PROFILE_SCHEMA, __version__, names
 from memplan.escape import escape_unprintable
+from memplan import picture
 from memplan.mbedtls_build import GCM_TABLE_BYTES
 from memplan.planner import Plan, RegionPlan
 from memplan.target_abi import HOST_CORE
-
-_KIND_COLOURS = {names.POOL: "#4e79a7", names.POOL_STATE: "#b07aa1", names.WORKSPACE: "#59a14f", names.SESSIONS: "#f28e2b",
-                 names.KEY_SLOTS: "#e15759", names.STACK: "#9c755f"}
 
 
 def template_dir() -> str:
@@ -149,40 +147,6 @@ def _mbedtls_document(plan: Plan) -> Dict[str, Any]:
     }
 
 
-def _svg_model(plan: Plan) -> Dict[str, Any]:
-    """Geometry of the memory map: one bar per region, scaled to its budget."""
-    bar_x, bar_width, row_height, legend_line = 120, 560, 56, 16
-    rows = []
-    y = 40
-    for r in _shown_regions(plan):
-        segments = []
-        legend = []
-        for o in r.objects:
-            kind = o.kind
-            x = bar_x + bar_width * o.offset / r.budget
-            width = max(bar_width * o.size / r.budget, 0.5)
-            segments.append(
-                {"x": f"{x:.2f}", "width": f"{width:.2f}", "colour": _KIND_COLOURS.get(kind, "#999999"), "title": f"{o.object}: {o.size} B at +{o.offset}"}
-            )
-            legend.append(f"{o.object} {o.size} B" + (f" (+{o.padding} B padding)" if o.padding else ""))
-        rows.append(
-            {
-                "name": r.name,
-                "y": y,
-                "bar_y": y + 8,
-                "text_y": y + 22,
-                "summary_y": y + 44,
-                "marker_end_y": y + 34,
-                "used_x": f"{bar_x + bar_width * r.used / r.budget:.2f}",
-                "segments": segments,
-                "summary": f"{r.used} of {r.budget} B used ({_percent(r.used, r.budget)}), {r.padding} B padding, {r.free} B free",
-                "legend": [{"y": y + 62 + i * legend_line, "text": text} for i, text in enumerate(legend)],
-            }
-        )
-        y += row_height + legend_line * len(legend) + 16
-    return {"rows": rows, "bar_x": bar_x, "legend_x": bar_x + 10, "bar_width": bar_width, "height": y, "width": bar_x + bar_width + 20}
-
-
 def view_model(plan: Plan, profile_bytes: bytes) -> Dict[str, Any]:
     p = plan.profile
     regions = _shown_regions(plan)
@@ -237,7 +201,6 @@ def view_model(plan: Plan, profile_bytes: bytes) -> Dict[str, Any]:
             for r in regions
         ],
         "mbedtls_tables": _table_rows(plan),
-        "svg": _svg_model(plan),
     }
 
 
@@ -250,9 +213,14 @@ def render(plan: Plan, profile_bytes: bytes) -> Dict[str, bytes]:
         names.LINKER_FRAGMENT: env.get_template("layout.ld.j2").render(model),
         names.BUDGET_JSON: json.dumps(budget_document(plan, profile_bytes), indent=2) + "\n",
         names.BUDGET_MARKDOWN: env.get_template("budget.md.j2").render(model),
-        names.BUDGET_PICTURE: env.get_template("budget.svg.j2").render(model),
+        names.BUDGET_PICTURE: env.get_template("budget.svg.j2").render(picture.planned(plan, model["stamp"])),
     }
     return {name: text.encode("utf-8") for name, text in files.items()}
+
+
+def render_picture(model: Dict[str, Any]) -> str:
+    """budget.svg.j2 with a model of memplan.picture (check-elf --picture draws the linked image)."""
+    return _environment().get_template("budget.svg.j2").render(model)
 
 
 def render_report(plan: Plan, profile_bytes: bytes, fmt: str) -> str:

@@ -242,7 +242,9 @@ def build(mbedtls: Path, work: Path) -> Images:
     for key, members in objects.items():
         if key == "arm-startup":
             continue
-        archive = work / f"lib{key}.a"
+        compiler_key, library = key.split("-", 1)  # named as the CMake build names them: the report's origins read the names
+        (work / compiler_key).mkdir(exist_ok=True)
+        archive = work / compiler_key / f"libmemplan_{library}.a"
         tool = "arm-none-eabi-ar" if key.startswith("arm") else "ar"
         subprocess.run([tool, "rcs", str(archive), *map(str, members)], check=True, capture_output=True)
         archives[key] = archive
@@ -292,7 +294,7 @@ def build(mbedtls: Path, work: Path) -> Images:
             command = [*ARM_CXX, *ARM_CXX_FLAGS, f"-I{include_dir}", *_include_flags(mbedtls), str(source),
                        *map(str, objects["arm-startup"]), str(archives["arm-runtime"]), str(archives["arm-mbedcrypto"]),
                        "-nostartfiles", "--specs=nosys.specs", "-Wl,--gc-sections", f"-L{include_dir}", f"-L{FIXTURES}",
-                       "-T", str(script), "-o", str(image)]
+                       "-T", str(script), f"-Wl,-Map={image.with_suffix('.map')}", "-o", str(image)]
         link_jobs.append((label, command))
     _run_all(link_jobs)
     return Images(profiles, out, images)

@@ -205,7 +205,10 @@ def test_baseline_of_several_products(elf_images: Images, cli: Callable[..., Run
     assert [(c["product"], c["region"], c["delta"], c["objects"]) for c in same] == [
         ("armo", "sram", 0, []), ("armo", "ccm", 0, []), ("hosty", "ram", 0, [])]
     md = cli("diff", baseline, baseline, "--format", "md").out
-    assert md.index("#### armo") < md.index("#### hosty") and md.count("| 0 B |") == 3
+    assert md.index("#### armo") < md.index("#### hosty")
+    assert len([line for line in md.splitlines() if line.endswith(" B | 0 B |") and line.count("|") == 8]) == 3  # region rows, no change
+    # Without a map the arm image's rest of each region is unmapped; the host image has no origins.
+    assert "| region by origin | layout | rest (no map) |" in md and md.count("| region by origin |") == 1
 
     # One product's report alone (as `check-elf --format json` writes it) against the baseline:
     # the other product's regions are gone.
@@ -322,3 +325,52 @@ def test_schema_1_report_still_reads(cli: Callable[..., Run], tmp_path: Path) ->
     only_old = cli("diff", old, old)
     assert only_old.out.splitlines() == [f"demo sram: {used['sram'] - 100} -> {used['sram'] - 100} B (0 B) of 49152 B"]
     assert "| sram | - | " in cli("diff", old, old, "--format", "md").out
+
+
+# -- origins and stacks (check-elf --map, --callgraph, --stack-measured) -------------------------
+
+
+def _with_origins(product: Dict[str, int], libc: int, bound: int, measured: Any) -> Dict[str, Any]:
+    parts = [{"name": name, "size": size} for name, size in product.items()]
+    origins = [{"name": "layout", "size": 1024, "parts": [{"name": "pool.small", "size": 1024}]},
+               {"name": "product", "size": sum(product.values()), "parts": parts}]
+    if libc:
+        origins.append({"name": "libc", "size": libc, "parts": [{"name": "libc.a(lib_a-impure.o)", "size": libc}]})
+    used = sum(o["size"] for o in origins)
+    return {"schema": "memplan-budget/2", "profile": "demo",
+            "regions": [{"name": "sram", "size": 8192, "budget": 4096, "layout": 1024, "used": used,
+                         "objects": [{"name": "pool.small", "size": 1024}], "origins": origins}],
+            "stacks": {"main": {"size": 2048, "bound": bound, "measured": measured},
+                       "threads": [{"function": "worker", "size": 1024, "bound": 600, "measured": None}]}}
+
+
+def test_diff_shows_each_origin_and_the_files_that_changed(cli: Callable[..., Run], tmp_path: Path) -> None:
+    old = _write(tmp_path, "old.json", _with_origins({"main.o": 40}, 0, 1000, None))
+    new = _write(tmp_path, "new.json", _with_origins({"main.o": 40, "drivers.o": 12}, 4, 1008, 900))
+    changes = _diff_json(cli, old, new)
+    region = next(c for c in changes if "region" in c)
+    assert region["delta"] == 16
+    origins = {o["name"]: (o["old"], o["new"], o["delta"], [(p["name"], p["change"], p["delta"]) for p in o["parts"]]) for o in region["origins"]}
+    assert origins == {"layout": (1024, 1024, 0, []), "product": (40, 52, 12, [("drivers.o", "new", 12)]),
+                       "libc": (None, 4, 4, [("libc.a(lib_a-impure.o)", "new", 4)])}
+    stacks = [c for c in changes if "stack" in c]
+    assert stacks == [
+        {"product": "demo", "stack": "main", "size": 2048, "old_bound": 1000, "new_bound": 1008, "old_measured": None, "new_measured": 900},
+        {"product": "demo", "stack": "thread worker", "size": 1024, "old_bound": 600, "new_bound": 600, "old_measured": None,
+         "new_measured": None}]
+
+    md = cli("diff", old, new, "--format", "md").out.splitlines()
+    assert "| region by origin | layout | C/C++ libraries | product |" in md
+    assert "| sram | 1024 B | 4 B | 52 B (+12) |" in md
+    assert "| main | 2048 B | 1008 B (+8) | 900 B |" in md
+    assert "| sram | `product: drivers.o` | new +12 B | - | 12 |" in md
+    text = cli("diff", old, new).out.splitlines()
+    assert "  origin   product: 52 B (+12)" in text and "    new      drivers.o: - -> 12 B (+12 B)" in text
+    assert "demo stack main: worst case 1008 B (+8), measured 900 B" in text
+
+
+def test_reports_without_origins_diff_as_before(cli: Callable[..., Run], tmp_path: Path) -> None:
+    old = _report(cli, tmp_path, "old", VALID_PROFILE)
+    changes = _diff_json(cli, old, old)
+    assert all(c["origins"] == [] for c in changes)
+    assert "by origin" not in cli("diff", old, old, "--format", "md").out

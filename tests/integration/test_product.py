@@ -271,8 +271,14 @@ def test_a_stack_below_its_worst_case_fails_the_build_naming_the_entry_point_and
     configure(source, tmp_path / "build", f"-DMEMPLAN_SOURCE_DIR={REPO}", f"--toolchain={TOOLCHAIN}")
     build(tmp_path / "build")
     report = (tmp_path / "build" / "gateway.budget.md").read_text()
-    found = re.search(r"^\| main \| 4096 B \| (\d+) B \| Reset_Handler \1 B via \d+ functions \|$", report, re.M)
+    found = re.search(r"^\| main \| 4096 B \| (\d+) B \| Reset_Handler \1 B via \d+ functions \| - \|$", report, re.M)
     assert found, report
+    # The link wrote its map: every byte of the region by origin, the sum being what the region uses.
+    used = int(re.search(r"^\| sram \| \d+ B \| (\d+) B \|", report, re.M).group(1))
+    origins = re.search(r"^\| sram \| (\d+) B \| (\d+) B \| (\d+) B \| (\d+) B \| (\d+) B \| (\d+) B \| (\d+) B \| (\d+) B \|$", report, re.M)
+    assert origins and sum(int(n) for n in origins.groups()[:-1]) == used == int(origins.group(8)), report
+    assert int(origins.group(2)) == 4096 and int(origins.group(3)) > 0  # the stack; the runtime's objects
+    assert (tmp_path / "build" / "gateway.budget.svg").read_text().startswith("<?xml")
     bound = int(found.group(1))
     assert 200 < bound < 4096  # a seal's depth: main, the session table, the nonce sequence or mbedTLS
     below = (bound - 1) // 8 * 8  # the largest size a profile can state (multiples of 8) below the bound
@@ -282,3 +288,39 @@ def test_a_stack_below_its_worst_case_fails_the_build_naming_the_entry_point_and
     assert result.returncode != 0
     assert f"error: stack.size: the main stack needs up to {bound} B, more than its {below} B by {bound - below} B" in output, output
     assert re.search(r"deepest paths: Reset_Handler: Reset_Handler \(\d+ B\) -> main \(\d+ B\) -> _ZN7memplan", output), output
+
+
+@pytest.fixture(scope="module")
+def installed_cortex_m4(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """memplan built for Cortex-M4 and installed: its runtime and mbedTLS come prebuilt, their call graph with them."""
+    tmp = tmp_path_factory.mktemp("installed-m4")
+    prefix = tmp / "prefix"
+    run(["cmake", "-S", REPO, "-B", tmp / "memplan", "-G", "Ninja", "-DMEMPLAN_BUILD_TESTS=OFF", f"--toolchain={TOOLCHAIN}"], cwd=tmp)
+    run(["cmake", "--build", tmp / "memplan"], cwd=tmp)
+    run(["cmake", "--install", tmp / "memplan", "--prefix", prefix], cwd=tmp)
+    return prefix
+
+
+def _stack_bound(report: str) -> int:
+    found = re.search(r"^\| main \| 4096 B \| (\d+) B \| Reset_Handler \1 B via \d+ functions \| - \|$", report, re.M)
+    assert found, report
+    return int(found.group(1))
+
+
+def test_an_installed_packages_product_bounds_its_stack_as_a_subdirectorys_does(tmp_path: Path, installed_cortex_m4: Path) -> None:
+    """The package installs the .ci files of its libraries; memplan_check_elf reads them, so the bound over the
+    prebuilt runtime and mbedTLS is the one a build with memplan as a subdirectory computes."""
+    assert list((installed_cortex_m4 / "share" / "memplan" / "callgraph" / "runtime").rglob("*.ci"))
+    assert list((installed_cortex_m4 / "share" / "memplan" / "callgraph" / "mbedcrypto").rglob("gcm.c.ci"))
+    bounds = []
+    for way, option in (("installed", f"-DCMAKE_PREFIX_PATH={installed_cortex_m4}"), ("subdirectory", f"-DMEMPLAN_SOURCE_DIR={REPO}")):
+        source = copy_product(tmp_path / way)
+        profile = source / "gateway.yaml"
+        profile.write_text(profile.read_text().replace("  sram: 24KiB", "  sram: 28KiB") + "stack: {size: 4KiB}\n")
+        configure(source, tmp_path / way / "build", option, f"--toolchain={TOOLCHAIN}")
+        build(tmp_path / way / "build")
+        report = (tmp_path / way / "build" / "gateway.budget.md").read_text()
+        bounds.append(_stack_bound(report))
+        assert "| sram | " in report and "(ok)" in report, report
+    installed, subdirectory = bounds
+    assert installed == subdirectory and 200 < installed < 4096
