@@ -38,12 +38,15 @@ for product in micro small medium large; do
   # The firmware prints its painted main stack's high water after its workload (SysTick preempting seal and open).
   run=$(qemu-system-arm -M "${machine_of[$core]}" -nographic -monitor none -serial none \
           -semihosting-config enable=on,target=native -kernel "$elf" 2>&1) || { echo "$run"; echo "budget-report: $elf failed under QEMU"; exit 1; }
-  high_water=$(sed -n 's/^ *stack main: high water \([0-9][0-9]*\)$/\1/p' <<<"$run")
-  [ -n "$high_water" ] || { echo "$run"; echo "budget-report: $elf printed no stack high water"; exit 1; }
+  # Each stack's: `stack main: high water N`, `stack <thread entry>: high water N`.
+  measured=()
+  while read -r name bytes; do measured+=(--stack-measured "$name=$bytes"); done \
+    < <(sed -n 's/^ *stack \([A-Za-z_][A-Za-z0-9_.$]*\): high water \([0-9][0-9]*\)$/\1 \2/p' <<<"$run")
+  [ ${#measured[@]} -gt 0 ] || { echo "$run"; echo "budget-report: $elf printed no stack high water"; exit 1; }
   memplan check-elf "$elf" --profile "$repo/profiles/$product.yaml" --format json --map "$dir/examples/firmware_$product.map" \
     --callgraph "$dir/examples/CMakeFiles/firmware_$product.dir" "$dir/runtime/CMakeFiles/memplan_runtime.dir" \
                 "$dir/CMakeFiles/memplan_mbedcrypto.dir" \
-    --stack-measured "main=$high_water" --picture "$build_root/budgets/$product.svg" >"$build_root/budgets/$product.json"
+    "${measured[@]}" --picture "$build_root/budgets/$product.svg" >"$build_root/budgets/$product.json"
   products+=("$product")
 done
 

@@ -197,6 +197,7 @@ void check_crypto_under_interrupts(layout::SessionTable& sessions) {
         "interrupted crypto: session");
   if (!session) return;
   constexpr std::size_t kSize = layout::config::workspace_buffer_size;
+  share.during_crypto = 0;
   share.active = true;
   systick(0x7, 997);
   for (std::uint32_t round = 0; round < 4096 && share.during_crypto < 8; ++round) {  // QEMU ticks in host time
@@ -215,6 +216,29 @@ void check_crypto_under_interrupts(layout::SessionTable& sessions) {
   check(share.during_crypto >= 8, "interrupted crypto: the SysTick handler preempted seal and open");
   check(static_cast<bool>(sessions.close(session.value())), "interrupted crypto: close");
 }
+
+#if defined(MEMPLAN_EXAMPLE_WORKER_THREAD)
+// Runs `entry` in thread mode on the process stack (PSP) at `top`, as an RTOS
+// runs a task: an exception taken meanwhile stacks its frame on the thread's
+// stack and runs its handler on the main stack. One asm block: between the
+// switches no code may touch this function's frame, which stays on the MSP.
+void run_on_thread_stack(void (*entry)(), std::uint64_t* top) {
+  __asm__ volatile(
+      "msr psp, %[top]\n"
+      "mrs r4, control\n"
+      "orr r4, r4, #2\n"  // SPSEL: thread mode uses the PSP
+      "msr control, r4\n"
+      "isb\n"
+      "blx %[entry]\n"
+      "mrs r4, control\n"
+      "bic r4, r4, #2\n"  // back on the MSP
+      "msr control, r4\n"
+      "isb\n"
+      :
+      : [top] "r"(top), [entry] "r"(entry)
+      : "r0", "r1", "r2", "r3", "r4", "r12", "lr", "cc", "memory");
+}
+#endif
 
 void check_pool_under_interrupts() {
   auto& pool = layout::pools[0];
@@ -259,6 +283,14 @@ void check_pool_under_interrupts() {
 #endif
 
 }  // namespace
+
+#if defined(MEMPLAN_EXAMPLE_WORKER_THREAD)
+// The profile's thread (stack.threads): check-elf bounds it over the call graph
+// with one exception frame, and its stack from the layout is painted and measured.
+extern "C" void worker_thread() {
+  check_crypto_under_interrupts(layout::memory().sessions);
+}
+#endif
 
 int main() {
   check_aligned_wipe();
@@ -356,6 +388,17 @@ int main() {
 #if defined(__arm__) && !defined(__linux__)
   check_crypto_under_interrupts(mem.sessions);
   check_pool_under_interrupts();
+#endif
+#if defined(MEMPLAN_EXAMPLE_WORKER_THREAD)
+  {
+    namespace stacks = layout::stacks;
+    std::uint64_t* const bottom = stacks::thread_0_bottom();
+    auto* const words = reinterpret_cast<std::uint32_t*>(bottom);
+    auto* const top = reinterpret_cast<std::uint32_t*>(bottom + stacks::thread_0_size / sizeof(std::uint64_t));
+    for (volatile std::uint32_t* word = words; word < top; ++word) *word = firmware::kStackPaint;
+    run_on_thread_stack(worker_thread, bottom + stacks::thread_0_size / sizeof(std::uint64_t));
+    line("  stack worker_thread: high water ", firmware::stack_high_water(words, top));
+  }
 #endif
 #if defined(__arm__) && !defined(__linux__)
   // The main stack's measured depth, for tests/firmware/stack_high_water.py to hold against check-elf's bound.

@@ -89,13 +89,16 @@ def find_files(directories: Iterable[str]) -> List[str]:
 def resolve(paths: Iterable[str]) -> List[str]:
     """The .ci files that paths name: a .ci file, a folder (every .ci under it), or an object file
     (the .ci GCC wrote beside it: `x.cpp.obj` -> `x.cpp.ci`; none for assembly, whose code the
-    analysis reads from the image)."""
+    analysis reads from the image). A path that names nothing is an error: a mistyped folder would
+    otherwise leave its code to the image analysis unnoticed."""
     found: List[str] = []
     for path in paths:
         if os.path.isdir(path):
             found += find_files([path])
         elif path.endswith(".ci"):
-            found.append(path)
+            found.append(path)  # reading it names it if it cannot be read
+        elif not os.path.exists(path):
+            raise CallGraphError(f"{path}: no such object file or folder")
         else:
             beside = os.path.splitext(path)[0] + ".ci"
             if os.path.isfile(beside):

@@ -166,7 +166,7 @@ def _number(text: str, option: str) -> int:
 
 def _cmd_stack(args: argparse.Namespace) -> int:
     """The worst-case stack of each entry point of a linked Cortex-M image, from GCC's call-graph files."""
-    from memplan.callgraph_files import CallGraphError, find_files, read_all
+    from memplan.callgraph_files import CallGraphError, read_all, resolve
     from memplan.elfimage import EM_ARM, ImageError, read_image
     from memplan.stack_bound import EXCEPTION_FRAME, Annotations, EntryPoint, StackGraph
     from memplan.stack_report import render
@@ -184,7 +184,7 @@ def _cmd_stack(args: argparse.Namespace) -> int:
         frames={name: _number(n, "--frame") for name, n in _pairs(args.frame, "--frame", "=")})
     try:
         image = read_image(args.elf)
-        callgraph = read_all(find_files(args.callgraph))
+        callgraph = read_all(resolve(args.callgraph))
     except OSError as exc:
         raise UsageError(f"cannot read {exc.filename}: {exc.strerror}") from None
     except ImageError as exc:
@@ -364,7 +364,8 @@ def _args_mbedtls(p: argparse.ArgumentParser) -> None:
 
 def _args_stack(p: argparse.ArgumentParser) -> None:
     p.add_argument("elf", metavar="ELF")
-    p.add_argument("--callgraph", nargs="+", required=True, metavar="DIR", help="folders holding the build's .ci files")
+    p.add_argument("--callgraph", nargs="+", required=True, metavar="PATH",
+                   help="the build's call graph: .ci files, folders holding them, or object files with a .ci beside them")
     p.add_argument("--core", required=True, metavar="CORE", help="the core, for its exception frame")
     p.add_argument("--entry", action="append", default=[], metavar="FUNCTION", help="a thread-mode entry on the main stack (reset)")
     p.add_argument("--interrupt", action="append", default=[], metavar="FUNCTION:PRIORITY", help="a handler and its preemption priority")

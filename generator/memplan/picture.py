@@ -165,7 +165,7 @@ def _draw_stacks(canvas: _Canvas, stacks: Sequence[StackRow]) -> None:
     canvas.y += 14
     for row in stacks:
         y = canvas.y
-        canvas.text(LEFT, y + 15, row.name, weight="bold")
+        canvas.text(LEFT, y + 15, _fit(row.name, BAR_X - LEFT - 6), weight="bold")
         used = row.measured or 0
         measured = [Segment("measured high water", min(used, row.size), ORIGIN_COLOURS["stacks"], "the painted stack's deepest written word")] if used else []
         canvas.bar(y, measured, row.size, f"never written in the run: {_b(row.size - used)}" if used else "stack")
@@ -174,7 +174,7 @@ def _draw_stacks(canvas: _Canvas, stacks: Sequence[StackRow]) -> None:
             canvas.line(x, y - 4, x, y + BAR_HEIGHT + 4, stroke=BOUND_COLOUR, width=2.5)
             if row.bound > row.size:
                 canvas.text(x - 4, y + 15, f"bound {_b(row.bound)} exceeds the stack", anchor="end", weight="bold")
-        parts = [f"{_b(row.size)} stack"]
+        parts = [f"{row.name}: {_b(row.size)} stack"]
         parts.append(f"worst case {_b(row.bound)} ({_percent(row.bound, row.size)})" if row.bound is not None else "worst case not computed")
         if row.measured is not None:
             parts.append(f"measured {_b(row.measured)}" + (f", bound/measured {row.bound / row.measured:.2f}x" if row.bound and row.measured else ""))

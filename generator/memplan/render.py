@@ -147,6 +147,17 @@ def _mbedtls_document(plan: Plan) -> Dict[str, Any]:
     }
 
 
+def _stack_rows(plan: Plan, regions: List[RegionPlan]) -> List[Dict[str, Any]]:
+    """The stacks the fragment reserves, as the header names them: main, thread_0, thread_1, ..."""
+    threads = plan.profile.stack.threads if plan.profile.stack else ()
+    rows = []
+    for o in (o for r in regions for o in r.objects if o.kind == names.STACK):
+        index = None if o.object == names.MAIN_STACK else next(i for i, _ in enumerate(threads) if o.object == names.thread_stack_object(i))
+        rows.append({"name": "main" if index is None else f"thread_{index}", "key": o.key, "size": o.size, "start_symbol": o.start_symbol,
+                     "what": "the main stack (reset path, interrupt handlers)" if index is None else f"thread {threads[index].function}"})
+    return sorted(rows, key=lambda row: (row["name"] != "main", row["name"]))
+
+
 def view_model(plan: Plan, profile_bytes: bytes) -> Dict[str, Any]:
     p = plan.profile
     regions = _shown_regions(plan)
@@ -201,6 +212,7 @@ def view_model(plan: Plan, profile_bytes: bytes) -> Dict[str, Any]:
             for r in regions
         ],
         "mbedtls_tables": _table_rows(plan),
+        "stacks": _stack_rows(plan, regions),
     }
 
 

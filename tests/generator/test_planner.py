@@ -188,7 +188,8 @@ def test_shipped_region_totals_add_up(name: str) -> None:
             _check_region(p, region)
         placed = sorted(o.object for r in p.regions for o in r.objects)
         expected = sorted([f"pool.{s.name}" for s in profile.pools] + [f"pool_state.{s.name}" for s in profile.pools]
-                          + ["workspace", "sessions", "key_slots"] + (["stack.main"] if profile.stack else []))
+                          + ["workspace", "sessions", "key_slots"] + (["stack.main"] if profile.stack else [])
+                          + ([f"stack.thread{i}" for i in range(len(profile.stack.threads))] if profile.stack else []))
         assert placed == expected  # every object placed exactly once
 
 

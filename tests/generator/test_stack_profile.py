@@ -62,6 +62,12 @@ def test_the_fragment_reserves_the_stacks_and_names_the_main_stacks_top(cli, tmp
     assert "__memplan_main_stack_bottom = __memplan_demo_stack_main_start;" in fragment
     header = (tmp_path / "out" / "demo" / "layout.hpp").read_text()
     assert "{4096, 8},  // stack" in header and "main_stack," not in header  # counted, not declared, not wiped
+    # Each stack's bottom and size for startup code and an RTOS's static task creation, from the fragment's symbols.
+    assert 'extern "C" std::uint64_t __memplan_demo_stack_main_start[];' in header
+    assert 'extern "C" std::uint64_t __memplan_demo_stack_thread0_start[];' in header
+    assert "// stack.threads[0]: thread net_task\ninline constexpr std::size_t thread_0_size = 1024;\n" \
+           "inline std::uint64_t* thread_0_bottom() noexcept { return __memplan_demo_stack_thread0_start; }" in header
+    assert "inline constexpr std::size_t main_size = 4096;" in header and "inline constexpr std::size_t thread_count = 1;" in header
     report = json.loads((tmp_path / "out" / "demo" / "budget.json").read_text())
     objects = {o["name"]: o for r in report["regions"] for o in r["objects"]}
     assert objects["stack.main"]["size"] == 4096 and objects["stack.thread0"]["size"] == 1024
@@ -132,7 +138,11 @@ def test_bad_callgraph_paths_for_check_elf_are_usage_errors(elf_images, cli: Cal
     bad.write_text("nonsense\n")
     run = cli("check-elf", elf_images["arm_ok"], "--profile", elf_images.profiles["armo"], "--callgraph", bad)
     assert run.code == 2 and "bad.ci:1: not a line of GCC's call-graph format" in run.err
-    assert cli("check-elf", elf_images["arm_ok"], "--profile", elf_images.profiles["armo"], "--callgraph", tmp_path / "none.o").code == 0
+    missing = cli("check-elf", elf_images["arm_ok"], "--profile", elf_images.profiles["armo"], "--callgraph", tmp_path / "none.o")
+    assert missing.code == 2 and f"{tmp_path / 'none.o'}: no such object file or folder" in missing.err
+    assembly = tmp_path / "startup.S.obj"  # an object GCC wrote no .ci for: its code is read from the image
+    assembly.write_bytes(b"")
+    assert cli("check-elf", elf_images["arm_ok"], "--profile", elf_images.profiles["armo"], "--callgraph", assembly).code == 0
 
 
 def test_an_unreadable_call_graph_file_is_named_as_such(elf_images, cli: Callable[..., Run], tmp_path: Path) -> None:

@@ -177,6 +177,18 @@ inline const StorageSpan storage_spans[] = {
     {&key_slots, sizeof(key_slots)},
 };
 
+// The stacks layout.ld reserves, each 8-byte aligned and growing down from
+// bottom + size: for startup code (the main stack's top is also
+// __memplan_main_stack_top) and for an RTOS's static task creation. The
+// fragment defines their symbols: only an image linked with it has them.
+extern "C" std::uint64_t __memplan_small_stack_main_start[];
+namespace stacks {
+// stack: the main stack (reset path, interrupt handlers)
+inline constexpr std::size_t main_size = 2048;
+inline std::uint64_t* main_bottom() noexcept { return __memplan_small_stack_main_start; }
+inline constexpr std::size_t thread_count = 0;
+}  // namespace stacks
+
 struct Memory {
   Pools& pools;
   Workspace& workspace;
