@@ -125,7 +125,7 @@ class LlscFreeList {
         "   cmp %[failed], #0\n"
         "   bne 1b\n"
         "2:\n"
-        : [node] "=&r"(node), [next] "=&r"(next), [failed] "=&r"(failed)
+        : [node] "=&l"(node), [next] "=&r"(next), [failed] "=&r"(failed)  // cbz takes a low register
         : [head] "r"(&head_)
         : "cc", "memory");
     return node;

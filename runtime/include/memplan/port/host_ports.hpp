@@ -1,10 +1,11 @@
-// Linux host ports: a nonce store backed by a file and the system clock.
+// Linux host ports: a nonce store backed by a file, the system clock, and stdio as the console.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <mutex>
 
+#include "memplan/port/console.hpp"
 #include "memplan/port/file_system.hpp"
 #include "memplan/port/ports.hpp"
 
@@ -38,6 +39,13 @@ class FileNonceStore final : public NonceStore {
   std::size_t slots_;
   bool loaded_ = false;
   std::uint64_t marks_[kMaxSlots] = {};
+};
+
+// Standard output and std::exit (which flushes it).
+class StdioConsole final : public Console {
+ public:
+  void write(const char* text, std::size_t size) noexcept override;
+  [[noreturn]] void exit(int status) noexcept override;
 };
 
 // CLOCK_BOOTTIME seconds: monotonic, counts suspend.

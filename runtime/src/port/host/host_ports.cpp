@@ -4,6 +4,7 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <ctime>
 
@@ -115,6 +116,14 @@ Status FileNonceStore::persist(std::uint32_t slot, std::uint64_t mark) noexcept 
   if (Status s = sync_folder(); !s) return s;
   marks_[slot] = mark;
   return {};
+}
+
+void StdioConsole::write(const char* text, std::size_t size) noexcept {
+  static_cast<void>(std::fwrite(text, 1, size, stdout));  // a console has no one to report its own failure to
+}
+
+void StdioConsole::exit(int status) noexcept {
+  std::exit(status);
 }
 
 Result<std::uint32_t> SystemClock::now_s() noexcept {
