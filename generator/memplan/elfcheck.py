@@ -11,7 +11,8 @@ table, not only from symbols a linker script could define anywhere:
   region), holds each of the region's objects, and each object lies between
   its own start and end symbols. The MEMORY region's length must be the
   profile's `target.regions.<r>.size`: a profile that describes another
-  part than the one linked is refused in both directions.
+  part than the one linked is refused in both directions. A region whose
+  profile states its `origin` must start there too.
 - Two caps per region, each under its own word: the layout (what memplan
   places) within `budget.<r>`, as the generator, the compiler and the
   fragment's ASSERT hold it; and everything the image puts in the region
@@ -202,6 +203,10 @@ class _Checker:
         if length != region.size:
             self.add(subject, f"the linker script's MEMORY region {region.name} is {length} B, the profile's "
                               f"target.regions.{region.name}.size is {region.size} B: they describe different parts")
+        planned_origin = self.plan.profile.target.origins.get(region.name)
+        if planned_origin is not None and origin != planned_origin:
+            self.add(subject, f"the linker script's MEMORY region {region.name} starts at 0x{origin:x}, the profile's "
+                              f"target.regions.{region.name}.origin is 0x{planned_origin:x}: they describe different parts")
         output = self.image.section(output_name)
         if output is None:
             self.add(subject, f"the image has no output section {output_name} (the fragment {self.names.fragment()} places one per region)")

@@ -34,10 +34,20 @@ WORKSPACE_BUFFERS = ("input0", "input1", "output0", "output1", "scratch")
 
 
 @dataclass(frozen=True)
+class Flash:
+    """The part's flash, for a linker script's MEMORY (`memplan init` writes one)."""
+
+    origin: int
+    size: int
+
+
+@dataclass(frozen=True)
 class Target:
     core: str
     cache_line: int
     regions: Dict[str, int]  # name -> size in bytes, in profile order
+    origins: Dict[str, int] = field(default_factory=dict)  # name -> ORIGIN, for the regions that state one
+    flash: Optional[Flash] = None
 
 
 @dataclass(frozen=True)

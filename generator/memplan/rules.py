@@ -45,6 +45,7 @@ class Integer:
     high: int
     description: str = ""
     powers_of_two: bool = False
+    multiple: int = 1
 
 
 @dataclass(frozen=True)
@@ -120,6 +121,7 @@ Rule = Union[Integer, Size, Choice, Name, Text, Boolean, Constant, Mapping, Mapp
 MAX_NAME = limits.NAME_LENGTH_MAX.value
 REGION_SIZE = Size(1, limits.REGION_SIZE_MAX.value)
 REGION_NAME = Name(IDENTIFIER_PATTERN, "A RAM region, named as in the linker script's MEMORY.")
+ADDRESS = Integer(0, (1 << 32) - 4, "An address on the core: the linker script's ORIGIN, a multiple of 4.", multiple=4)
 REGION_REFERENCE = Name(IDENTIFIER_PATTERN, "A region of target.regions (default: the first).")
 POOL_NAME = Name(NAME_PATTERN, "Part of the pool's C++ names (pool_<name>, ...).", CPP_KEYWORDS)
 PROFILE_NAME = Name(NAME_PATTERN, "C++ namespace memplan::<name> and output directory name.",
@@ -185,8 +187,11 @@ PROFILE = Mapping(
                 "core": Choice(CORES),
                 "cache_line": Integer(limits.CACHE_LINE_MIN.value, limits.CACHE_LINE_MAX.value,
                                       "Power of two; the alignment of hot structures.", powers_of_two=True),
-                "regions": MappingOf(REGION_NAME, Mapping({"size": REGION_SIZE}, ("size",)), 1,
-                                     "RAM regions, named as in the linker script's MEMORY."),
+                "regions": MappingOf(REGION_NAME, Mapping({"size": REGION_SIZE, "origin": ADDRESS}, ("size",)), 1,
+                                     "RAM regions, named as in the linker script's MEMORY; with an origin, check-elf "
+                                     "holds the image's MEMORY region to it."),
+                "flash": Mapping({"origin": ADDRESS, "size": REGION_SIZE}, ("origin", "size"),
+                                 "The part's flash, for the linker script memplan init writes."),
             },
             ("core", "cache_line", "regions"),
         ),
@@ -313,6 +318,7 @@ CROSS_CHECKS = (
     "size strings obey the same ranges as integers",
     "a description does not end in a backslash and holds no '*/' nor a lone surrogate",
     "crypto.tables.aes applies to the AES AEADs and crypto.tables.gcm to AES-GCM only",
+    "a region or the flash ends below 4 GiB (origin + size), and none overlaps another",
     "YAML aliases, merge keys, custom tags, duplicate keys and YAML 1.1 number forms are refused",
 )
 

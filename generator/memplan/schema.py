@@ -36,6 +36,8 @@ def render(rule: rules.Rule) -> Dict[str, Any]:
         shape: Dict[str, Any] = {"type": "integer", "minimum": rule.low, "maximum": rule.high}
         if rule.powers_of_two:
             shape["enum"] = [v for v in range(rule.low, rule.high + 1) if v & (v - 1) == 0]
+        if rule.multiple > 1:
+            shape["multipleOf"] = rule.multiple
         return _described(shape, rule.description)
     if isinstance(rule, rules.Size):
         number: Dict[str, Any] = {"type": "integer", "minimum": rule.low, "maximum": rule.high}

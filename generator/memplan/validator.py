@@ -13,7 +13,7 @@ from typing import Callable, Dict, List, Optional, Tuple
 from memplan import PROFILE_SCHEMA, limits, names, rules
 from memplan.diagnostics import Diagnostic, Position, ProfileError
 from memplan.loader import YList, YMap, YNode, YScalar, load_file
-from memplan.model import (AEADS, DEFAULT_AES_TABLES, DEFAULT_GCM_TABLE, Crypto, Interrupt, PoolSpec, Profile, Sessions, Stack, Target,
+from memplan.model import (AEADS, DEFAULT_AES_TABLES, DEFAULT_GCM_TABLE, Crypto, Flash, Interrupt, PoolSpec, Profile, Sessions, Stack, Target,
                            Thread, Workspace)
 from memplan.reserved import CPP_KEYWORDS, LIBRARY_MACROS, RESERVED_IDENTIFIER
 
@@ -370,6 +370,8 @@ def _target(c: _Checker, node: Optional[YNode]) -> Optional[Target]:
         c.error(_position_of(line_node, node.position), "target.cache_line", f"must be a power of two (got {cache_line})")
         cache_line = None
     regions: Dict[str, int] = {}
+    origins: Dict[str, int] = {}
+    spans: List[Tuple[str, int, int, Position]] = []  # key path, origin, size, where: for the overlap check
     regions_node = c.child(m, "regions")
     ok = True
     if regions_node is not None:
@@ -392,9 +394,52 @@ def _target(c: _Checker, node: Optional[YNode]) -> Optional[Target]:
                     ok = False
                 else:
                     regions[region] = size
+                origin_node = c.child(spec, "origin")
+                origin = _address(c, origin_node, f"{path}.origin", size)
+                if origin is not None:
+                    origins[region] = origin
+                    spans.append((f"{path}.origin", origin, size or 0, origin_node.position if origin_node else rm.position))
+    flash = _flash(c, c.child(m, "flash"), spans)
+    _no_overlaps(c, spans)
     if core is None or cache_line is None or not ok or m is None or regions_node is None:
         return None
-    return Target(core, cache_line, regions)
+    return Target(core, cache_line, regions, origins, flash)
+
+
+def _address(c: _Checker, node: Optional[YNode], path: str, size: Optional[int]) -> Optional[int]:
+    """An ORIGIN: a word-aligned address on the core from which `size` bytes fit below 4 GiB."""
+    origin = c.integer(node, path, *rules.bounds(path))
+    if origin is None or node is None:
+        return None
+    if origin % 4:
+        c.error(node.position, path, f"must be a multiple of 4 (got 0x{origin:x})")
+        return None
+    if size is not None and origin + size > 1 << 32:
+        c.error(node.position, path, f"0x{origin:x} + {size} B ends past the 4 GiB a Cortex-M core addresses")
+        return None
+    return origin
+
+
+def _flash(c: _Checker, node: Optional[YNode], spans: List[Tuple[str, int, int, Position]]) -> Optional[Flash]:
+    if node is None:
+        return None
+    m = c.mapping(node, "target.flash", *rules.keys("target.flash"))
+    size = c.size(c.child(m, "size"), "target.flash.size", *rules.bounds("target.flash.size"))
+    origin_node = c.child(m, "origin")
+    origin = _address(c, origin_node, "target.flash.origin", size)
+    if origin is None or size is None or origin_node is None:
+        return None
+    spans.append(("target.flash.origin", origin, size, origin_node.position))
+    return Flash(origin, size)
+
+
+def _no_overlaps(c: _Checker, spans: List[Tuple[str, int, int, Position]]) -> None:
+    """Regions with origins, and the flash, are distinct memories: none may overlap another."""
+    for index, (path, origin, size, position) in enumerate(spans):
+        for other, other_origin, other_size, _ in spans[:index]:
+            if origin < other_origin + other_size and other_origin < origin + size:
+                c.error(position, path, f"0x{origin:x}..0x{origin + size:x} overlaps {other.removesuffix('.origin')} "
+                                        f"(0x{other_origin:x}..0x{other_origin + other_size:x})")
 
 
 def _budget(c: _Checker, node: Optional[YNode], regions: Dict[str, int]) -> Optional[Dict[str, int]]:

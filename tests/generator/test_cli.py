@@ -241,3 +241,13 @@ def test_name_needs_only_a_valid_name_and_reports_a_bad_one_at_its_position(
     assert cli("name", listed).err == f"{listed}:1:1: error: <document>: must be a mapping (got a list)\n"
     run = cli("name", missing.parent / "absent.yaml")
     assert run.code == 2 and "cannot read profile" in run.err
+
+
+def test_the_readmes_profile_is_valid(cli, tmp_path: Path) -> None:
+    """The profile a first user copies from the README passes `memplan check` as written."""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    start = readme.index("```yaml\n") + len("```yaml\n")
+    profile = tmp_path / "readme.yaml"
+    profile.write_text(readme[start:readme.index("```\n", start)], encoding="utf-8")
+    run = cli("check", profile)
+    assert (run.code, run.err) == (0, ""), run.err

@@ -323,6 +323,18 @@ def test_memory_region_of_another_size_than_the_profile_is_refused(elf_images: I
     assert run.out.count(": error: ") == 1
 
 
+def test_a_region_origin_the_image_does_not_have_is_refused(elf_images: Images, cli: Callable[..., Run], tmp_path: Path) -> None:
+    """The image's MEMORY puts sram at 0x20000000 and ccm at 0x20100000: a profile that states origins is held to them."""
+    right = _profile(tmp_path, "armo", (r"^    sram: \{size: 64KiB\}$", "    sram: {size: 64KiB, origin: 0x20000000}"))
+    assert _check(cli, elf_images["arm_ok"], right).code == 0
+    wrong = _profile(tmp_path, "armo", (r"^    sram: \{size: 64KiB\}$", "    sram: {size: 64KiB, origin: 0x24000000}"))
+    run = _check(cli, elf_images["arm_ok"], wrong)
+    assert run.code == 1
+    assert run.out.splitlines()[-1] == (f"{elf_images['arm_ok']}: error: region sram: the linker script's MEMORY region sram starts at "
+                                        "0x20000000, the profile's target.regions.sram.origin is 0x24000000: they describe different parts")
+    assert _check(cli, elf_images["host_of_arm"], wrong).code == 0  # a host build has no MEMORY to hold
+
+
 def test_profile_for_the_host_against_a_cortex_m_image_is_a_usage_error(elf_images: Images, cli: Callable[..., Run],
                                                                         tmp_path: Path) -> None:
     host_profile = _profile(tmp_path, "armo", (r"^  core: cortex-m4$", "  core: host"))

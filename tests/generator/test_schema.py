@@ -45,7 +45,7 @@ def test_memplan_schema_prints_it(cli) -> None:
 # The validator's messages for what only it checks (rules.CROSS_CHECKS): a mutation that
 # breaks one of these and nothing else is a profile the schema rightly lets through.
 CROSS_CHECK_WORDS = ("is larger than region", "unknown region", "needs a budget", "generates the", "pool needs blocks",
-                     "tables; remove this key")
+                     "tables; remove this key", "ends past the 4 GiB", "overlaps target.")
 
 
 def _accepted_by_validator(profile: Any) -> bool:

@@ -167,7 +167,7 @@ CASES: List[Tuple[str, List[Tuple[str, str]], List[str]]] = [
     ("unknown_nonce_key", [("reserve: 1024}", "reserve: 1024, salt: 1}")],
      ["26:58: error: crypto.nonce.salt: unknown key (expected one of: fixed_size, counter_size, reserve)"]),
     ("unknown_region_key", [("ccm: {size: 64KiB}", "ccm: {size: 64KiB, speed: fast}")],
-     ["9:24: error: target.regions.ccm.speed: unknown key (expected one of: size)"]),
+     ["9:24: error: target.regions.ccm.speed: unknown key (expected one of: size, origin)"]),
     ("duplicate_top_key", [("schema: 1\n", "schema: 1\nschema: 1\n")],
      ["2:1: error: duplicate key 'schema' (first defined at line 1)"]),
     ("duplicate_flow_key", [("count: 16, usage", "count: 16, count: 17, usage")],
@@ -180,7 +180,7 @@ CASES: List[Tuple[str, List[Tuple[str, str]], List[str]]] = [
      ["16:5: error: pools[2].count: missing required key"]),
     ("missing_region_size", [("ccm: {size: 64KiB}", "ccm: {bytes: 64KiB}")],
      ["9:10: error: target.regions.ccm.size: missing required key",
-      "9:11: error: target.regions.ccm.bytes: unknown key (expected one of: size)"]),
+      "9:11: error: target.regions.ccm.bytes: unknown key (expected one of: size, origin)"]),
     # Names.
     ("name_uppercase", [("name: demo", "name: Demo")],
      ["2:7: error: name: a profile name must match ^[a-z_][a-z0-9_]*$ and have at most 32 characters (got 'Demo')"]),
@@ -322,3 +322,16 @@ def test_write_after_free_detection_defaults_to_pools_that_hold_secrets() -> Non
     assert {p.name: p.detect_write_after_free for p in explicit.pools} == {
         "tiny": False, "small": False, "medium": True, "large": False,
     }
+
+
+def test_region_origins_and_the_flash_are_read(write_profile: Callable[..., Path]) -> None:
+    from memplan.model import Flash
+    from memplan.validator import load_profile
+
+    text = _edit(VALID_PROFILE, [("    sram: {size: 128KiB}", "    sram: {size: 128KiB, origin: 0x20000000}"),
+                                 ("    ccm: {size: 64KiB}", "    ccm: {size: 64KiB}\n  flash: {origin: 0x08000000, size: 1MiB}")])
+    target = load_profile(str(write_profile(text)))[0].target
+    assert target.origins == {"sram": 0x20000000}  # ccm states none: check-elf holds only what is stated
+    assert target.flash == Flash(0x08000000, 1 << 20)
+    plain = load_profile(str(write_profile(VALID_PROFILE, "plain.yaml")))[0].target
+    assert (plain.origins, plain.flash) == ({}, None)
