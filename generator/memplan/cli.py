@@ -1,4 +1,4 @@
-"""memplan's command line: generate, check, report, name, mbedtls, stack, check-elf, diff, schema.
+"""memplan's command line: generate, check, report, name, mbedtls, stack, check-elf, diff, init, schema.
 
 Exit codes: 0 ok, 1 profile, budget or image errors, 2 usage errors (bad
 arguments, and input files that cannot be read as an image or a report).
@@ -282,6 +282,25 @@ def _measured_stacks(given: List[str], profile: Profile) -> Dict[str, int]:
     return measured
 
 
+def _cmd_init(args: argparse.Namespace) -> int:
+    """A product that builds and runs as written: profile, CMake, linker script, startup, main, presets."""
+    from memplan.product_init import InitError, checkout_dir, render_product, write_product
+
+    memplan_dir = os.path.abspath(args.memplan) if args.memplan else checkout_dir()
+    if args.memplan and not os.path.isfile(os.path.join(memplan_dir, "cmake", "Memplan.cmake")):
+        raise UsageError(f"--memplan {args.memplan}: not a memplan checkout (no cmake/Memplan.cmake)")
+    try:
+        files = render_product(args.dir, args.core, args.profile, args.name, memplan_dir)
+        write_product(args.dir, files)
+    except InitError as exc:
+        raise UsageError(str(exc)) from None
+    except OSError as exc:
+        raise UsageError(f"cannot write {args.dir}: {exc.strerror}") from None
+    print(f"{args.dir}: {', '.join(sorted(files))}")
+    print(f"  cd {args.dir} && cmake --preset {args.core} && cmake --build --preset {args.core} && ctest --preset {args.core}")
+    return EXIT_OK
+
+
 def _cmd_diff(args: argparse.Namespace) -> int:
     from memplan.diff import ReportError, compare, compare_stacks, grown_over, load_reports, render
 
@@ -324,6 +343,7 @@ def _parser() -> argparse.ArgumentParser:
         ("stack", "the worst-case stack of a Cortex-M image's entry points", _args_stack, _cmd_stack),
         ("check-elf", "check a linked image against its profile", _args_check_elf, _cmd_check_elf),
         ("diff", "compare two budget.json reports", _args_diff, _cmd_diff),
+        ("init", "write a product that builds and runs as written (a folder of its own)", _args_init, _cmd_init),
         ("schema", "print the JSON Schema of a profile (for editors)", _args_none, _cmd_schema),
     ]
     for name, help_text, add_arguments, handler in table:
@@ -389,6 +409,14 @@ def _args_check_elf(p: argparse.ArgumentParser) -> None:
     p.add_argument("--stack-measured", action="append", default=[], metavar="STACK=BYTES",
                    help="a stack's measured high water (main, or a thread's entry function), shown beside its bound")
     p.add_argument("--picture", metavar="FILE.svg", help="also draw the regions, by origin, with the stacks")
+
+
+def _args_init(p: argparse.ArgumentParser) -> None:
+    p.add_argument("dir", metavar="DIR", help="the product's folder (new, or empty)")
+    p.add_argument("--core", required=True, metavar="CORE", help="cortex-m0, cortex-m3, cortex-m4f or cortex-m7 (their QEMU machines)")
+    p.add_argument("--profile", metavar="PROFILE", help="the shipped profile to start from (default: the one made for the core)")
+    p.add_argument("--name", metavar="NAME", help="the product's name (default: from the folder's)")
+    p.add_argument("--memplan", metavar="DIR", help="the memplan checkout the product builds with (default: this one)")
 
 
 def _args_diff(p: argparse.ArgumentParser) -> None:

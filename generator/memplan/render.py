@@ -36,7 +36,7 @@ def template_dir() -> str:
     raise FileNotFoundError("memplan: cannot find the templates directory (set MEMPLAN_TEMPLATE_DIR)")
 
 
-def _environment() -> jinja2.Environment:
+def template_environment() -> jinja2.Environment:
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader(template_dir()),
         undefined=jinja2.StrictUndefined,  # a typo in a template is an error, not an empty string
@@ -218,7 +218,7 @@ def view_model(plan: Plan, profile_bytes: bytes) -> Dict[str, Any]:
 
 def render(plan: Plan, profile_bytes: bytes) -> Dict[str, bytes]:
     """File name -> exact bytes for every output of one profile."""
-    env = _environment()
+    env = template_environment()
     model = view_model(plan, profile_bytes)
     files = {
         names.LAYOUT_HEADER: env.get_template("layout.hpp.j2").render(model),
@@ -232,11 +232,11 @@ def render(plan: Plan, profile_bytes: bytes) -> Dict[str, bytes]:
 
 def render_picture(model: Dict[str, Any]) -> str:
     """budget.svg.j2 with a model of memplan.picture (check-elf --picture draws the linked image)."""
-    return _environment().get_template("budget.svg.j2").render(model)
+    return template_environment().get_template("budget.svg.j2").render(model)
 
 
 def render_report(plan: Plan, profile_bytes: bytes, fmt: str) -> str:
     if fmt == "json":
         return json.dumps(budget_document(plan, profile_bytes), indent=2) + "\n"
     template = "budget.md.j2" if fmt == "md" else "report.txt.j2"
-    return _environment().get_template(template).render(view_model(plan, profile_bytes))
+    return template_environment().get_template(template).render(view_model(plan, profile_bytes))

@@ -3,7 +3,7 @@ how each port method's overrides are named in a Cortex-M image.
 
 The runtime calls through a pointer only to call its ports (runtime/include/memplan/port/): the
 session table calls the nonce store, the clock and the device identity; the flash nonce store
-calls the flash. An indirect call in one of those classes' functions can reach exactly the
+calls the flash; the console's printing helpers call its write. An indirect call in one of those classes' functions can reach exactly the
 overrides of those ports' methods, which the image's vtables hold. An override has the
 interface method's name and parameters, so its mangled name ends as the interface method's does
 (`<length><name>E<parameters>` on arm-none-eabi, where std::uint32_t is `m`, std::uint64_t `y` and
@@ -21,12 +21,14 @@ PORT_METHODS: Dict[str, Tuple[str, ...]] = {
     "Clock": ("5now_sEv",),
     "DeviceIdentity": ("17nonce_fixed_fieldEPhj",),
     "Flash": ("8geometryEv", "5eraseEm", "7programEmPKhj", "4readEmPhj"),
+    "Console": ("5writeEPKcj", "4exitEi"),
 }
 
 # Runtime class (its mangled name, `<length><name>`) -> the ports its indirect calls reach.
 PORT_CALLERS: Dict[str, Tuple[str, ...]] = {
     "17BasicSessionTable": ("NonceStore", "Clock", "DeviceIdentity"),
     "15FlashNonceStore": ("Flash",),
+    "7Console": ("Console",),  # print, print_decimal, print_hex call write
 }
 
 # Annotation target: every override of every port method the image's vtables hold.

@@ -13,9 +13,10 @@ from memplan.runtime_ports import PORT_CALLERS, PORT_METHODS, is_override_of, po
 
 PORTS = REPO / "runtime" / "include" / "memplan" / "port"
 # The host's file-system port serves the host's file nonce store only: the stack analysis reads Cortex-M images.
-HEADERS = {"ports.hpp": ("NonceStore", "Clock", "DeviceIdentity"), "flash.hpp": ("Flash",)}
+HEADERS = {"ports.hpp": ("NonceStore", "Clock", "DeviceIdentity"), "flash.hpp": ("Flash",), "console.hpp": ("Console",)}
 
 OVERRIDES = """\
+#include <memplan/port/console.hpp>
 #include <memplan/port/flash.hpp>
 #include <memplan/port/ports.hpp>
 struct Store final : memplan::NonceStore {
@@ -34,7 +35,12 @@ struct Part final : memplan::Flash {
   memplan::Status program(std::uint32_t, const std::uint8_t*, std::size_t) noexcept override { return {}; }
   memplan::Status read(std::uint32_t, std::uint8_t*, std::size_t) noexcept override { return {}; }
 };
+struct Out final : memplan::Console {
+  void write(const char*, std::size_t) noexcept override {}
+  [[noreturn]] void exit(int) noexcept override { __builtin_trap(); }
+};
 Store store;
+Out out;
 Time time_port;
 Identity identity;
 Part part;
@@ -56,7 +62,7 @@ def test_overrides_compiled_for_cortex_m_end_as_listed(tmp_path: Path) -> None:
     subprocess.run(["arm-none-eabi-g++", "-mcpu=cortex-m4", "-mthumb", "-std=c++17", "-fno-rtti", "-fno-exceptions", "-O1",
                     f"-I{REPO / 'runtime' / 'include'}", "-c", str(source), "-o", str(tmp_path / "overrides.o")], check=True)
     names = subprocess.run(["arm-none-eabi-nm", str(tmp_path / "overrides.o")], capture_output=True, text=True, check=True).stdout
-    overrides = [line.split()[-1] for line in names.splitlines() if re.search(r" [TtWw] _ZN[K]?\d+(Store|Time|Identity|Part)", line)]
+    overrides = [line.split()[-1] for line in names.splitlines() if re.search(r" [TtWw] _ZN[K]?\d+(Store|Time|Identity|Part|Out)", line)]
     assert len(overrides) == sum(len(methods) for methods in PORT_METHODS.values())
     for name in overrides:
         assert is_override_of(name, tuple(PORT_METHODS)), name
@@ -66,6 +72,8 @@ def test_the_runtimes_port_callers() -> None:
     session_table = "_ZN7memplan17BasicSessionTableINS_20CortexMInterruptLockENS_6AesGcmEE4sealENS_13SessionHandleENS_13ConstByteSpanES5_"
     assert ports_called_by(session_table) == ("NonceStore", "Clock", "DeviceIdentity")
     assert ports_called_by("_ZN7memplan15FlashNonceStoreILj8ENS_20CortexMInterruptLockEE12write_recordEmRmRKNS2_6RecordE") == ("Flash",)
+    assert ports_called_by("_ZN7memplan7Console13print_decimalEy") == ("Console",)
+    assert ports_called_by("_ZN7memplan18SemihostingConsole5writeEPKcj") == ()  # an override calls no port
     assert ports_called_by("_ZN7memplan9BasicPoolINS_20CortexMInterruptLockEE7releaseEPv") == ()
     assert ports_called_by("_Z3fooN7memplan17BasicSessionTableE") == ()  # a product function taking a table
     for owner in PORT_CALLERS:  # each caller is a class of the runtime
