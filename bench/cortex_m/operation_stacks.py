@@ -26,9 +26,12 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "generator"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from count_instructions import qemu_command  # noqa: E402
 from memplan.callgraph_files import find_files, read_all  # noqa: E402
 from memplan.elfimage import read_image  # noqa: E402
 from memplan.stack_bound import Annotations, EntryPoint, StackGraph  # noqa: E402
+from table_variants import toolchain_value  # noqa: E402
 
 BASELINE = REPO / "budgets" / "stack-baseline.json"
 CORES = ("cortex-m0", "cortex-m3", "cortex-m4f", "cortex-m7")
@@ -42,13 +45,6 @@ OPERATIONS: List[Tuple[str, str]] = [
     ("chacha20-poly1305.seal", "chacha20_poly1305_seal"), ("chacha20-poly1305.open", "chacha20_poly1305_open"),
 ]
 _MEASURED = re.compile(r"^stack (\S+): (\d+)$", re.M)
-
-
-def toolchain_value(core: str, name: str) -> str:
-    for line in (REPO / "cmake" / "toolchains" / f"{core}.cmake").read_text().splitlines():
-        if line.startswith(f"set({name} "):
-            return line.split()[1].rstrip(")")
-    raise SystemExit(f"operation_stacks: {core}.cmake sets no {name}")
 
 
 def build(core: str, root: Path) -> Path:
@@ -75,8 +71,7 @@ def bounds(directory: Path, core: str) -> Dict[str, int]:
 
 def measure(directory: Path, core: str) -> Dict[str, int]:
     image = directory / "bench" / "cortex_m" / "stack_operations.elf"
-    run = subprocess.run(["qemu-system-arm", "-M", toolchain_value(core, "MEMPLAN_QEMU_MACHINE"), "-nographic", "-monitor", "none",
-                          "-serial", "none", "-semihosting-config", "enable=on,target=native", "-kernel", str(image)],
+    run = subprocess.run(qemu_command("qemu-system-arm", toolchain_value(core, "MEMPLAN_QEMU_MACHINE"), str(image)),
                          capture_output=True, text=True, timeout=120)
     output = run.stdout + run.stderr  # semihosting writes where QEMU's stderr is
     if run.returncode != 0 or "result: ok" not in output:

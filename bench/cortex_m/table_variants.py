@@ -37,7 +37,7 @@ def toolchain_value(core: str, name: str) -> str:
     for line in (REPO / "cmake" / "toolchains" / f"{core}.cmake").read_text().splitlines():
         if line.startswith(f"set({name} "):
             return line.split()[1].rstrip(")")
-    raise SystemExit(f"table_variants: {core}.cmake sets no {name}")
+    raise SystemExit(f"{core}.cmake sets no {name}")
 
 
 def build(core: str, aes: str, gcm: str, root: Path) -> Path:

@@ -111,14 +111,8 @@ def _sizes(origins: List[Origin]) -> Dict[str, int]:
 
 
 def _deepest(report: StackReport, stack_name: str) -> str:
-    if stack_name == "main":
-        candidates = [r for r in report.entries if r.entry.kind != "thread"]
-    else:
-        candidates = [r for r in report.entries if f"thread {r.entry.function}" == stack_name]
-    if not candidates:
-        return "-"
-    deepest = max(candidates, key=lambda r: r.depth)
-    return f"{deepest.entry.function} {deepest.depth} B via {len(deepest.path)} functions"
+    deepest = report.deepest(None if stack_name == "main" else stack_name.removeprefix("thread "))
+    return "-" if deepest is None else f"{deepest.entry.function} {deepest.depth} B via {len(deepest.path)} functions"
 
 
 def error_lines(result: CheckResult) -> List[str]:

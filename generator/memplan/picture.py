@@ -24,6 +24,7 @@ from memplan.region_origins import ORIGIN_TITLES, ORIGINS
 
 if TYPE_CHECKING:  # pragma: no cover
     from memplan.elfcheck import CheckResult
+    from memplan.stack_bound import StackReport
 
 # Okabe-Ito: distinguishable with the common colour-vision deficiencies.
 ORIGIN_COLOURS = {"layout": "#0072B2", "stacks": "#E69F00", "runtime": "#009E73", "mbedtls": "#CC79A7", "libc": "#56B4E9",
@@ -271,9 +272,6 @@ def _region_objects(result: "CheckResult", region: str) -> List[Any]:
     return next((r.objects for r in result.plan.regions if r.name == region), [])
 
 
-def _deepest_entry(report: Any) -> str:
-    entries = [e for e in report.entries if e.entry.kind != "thread"]
-    if not entries:
-        return ""
-    deepest = max(entries, key=lambda e: e.depth)
-    return f"Deepest entry point: {deepest.entry.function}, {_b(deepest.depth)} on its own."
+def _deepest_entry(report: "StackReport") -> str:
+    deepest = report.deepest()
+    return "" if deepest is None else f"Deepest entry point: {deepest.entry.function}, {_b(deepest.depth)} on its own."

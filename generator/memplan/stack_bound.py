@@ -96,6 +96,15 @@ class StackReport:
     threads: Dict[str, int]  # thread entry -> its stack's bound
     errors: List[str]
 
+    def deepest(self, thread: Optional[str] = None) -> Optional[EntryResult]:
+        """The deepest entry point on the main stack (thread None: the reset path and the handlers),
+        or the thread's own entry; None when the report has no such entry."""
+        if thread is None:
+            candidates = [r for r in self.entries if r.entry.kind != "thread"]
+        else:
+            candidates = [r for r in self.entries if r.entry.kind == "thread" and r.entry.function == thread]
+        return max(candidates, key=lambda r: r.depth) if candidates else None
+
     def shortfalls(self, main_size: Optional[int]) -> List[Tuple[Optional[str], str]]:
         """(None for the main stack, or the thread's entry; message) for each stack smaller than its
         bound: the main stack against `main_size` (None: not checked), each thread against the size
