@@ -1,8 +1,9 @@
 // The example firmware, built once per shipped profile for its core and run
 // under QEMU: it initializes the generated layout, opens sessions, seals and
 // opens messages of several sizes through the pools, checks every result and
-// the statistics, prints a short report over semihosting and returns the
-// number of failed checks (QEMU exits with it).
+// the statistics, prints a short report and its sizing statistics (the dump
+// `memplan fit` reads) over semihosting and returns the number of failed
+// checks (QEMU exits with it).
 //
 // MEMPLAN_EXAMPLE_PROFILE is the profile's name (e.g. medium); its generated
 // header comes from memplan_add_layout().
@@ -12,6 +13,7 @@
 #include <memplan/memplan.hpp>
 #include <memplan/port/flash_nonce_store.hpp>
 #include <memplan/port/memory_ports.hpp>
+#include <memplan/statistics_dump.hpp>
 
 #include "console.hpp"
 
@@ -282,6 +284,22 @@ void check_pool_under_interrupts() {
 }
 #endif
 
+// Each class's statistics, one at a time and out of main()'s frame (which the
+// deepest call, a seal, sits below): every block back, no bad release.
+// Returns the first class's high water.
+__attribute__((noinline)) std::uint32_t check_pools_idle(memplan::Pools& pools) {
+  for (std::size_t p = 0; p < pools.size(); ++p) {
+    const memplan::PoolStats s = pools[p].stats();
+    check(s.in_use == 0, "every block returned");
+    check(s.security_violations == 0, "no bad releases");
+  }
+  return pools[0].stats().high_water;
+}
+
+__attribute__((noinline)) void check_every_request_served(memplan::Pools& pools) {
+  for (std::size_t p = 0; p < pools.size(); ++p) check(pools[p].stats().allocation_failures == 0, "every request served");
+}
+
 }  // namespace
 
 #if defined(MEMPLAN_EXAMPLE_WORKER_THREAD)
@@ -350,29 +368,7 @@ int main() {
   for (auto handle : handles) check(static_cast<bool>(mem.sessions.close(handle)), "close");
 
   firmware::write("memplan example firmware: profile " MEMPLAN_STRINGIFY(MEMPLAN_EXAMPLE_PROFILE) "\n");
-  memplan::PoolStats stats[layout::config::pool_count];
-  mem.pools.stats(stats, layout::config::pool_count);
-  for (const auto& s : stats) {
-    char text[128];
-    char* end = firmware::append(text, "  pool ");
-    end = firmware::append(end, s.name);
-    end = firmware::append(end, ": ");
-    end = firmware::append(end, s.block_count);
-    end = firmware::append(end, " x ");
-    end = firmware::append(end, s.block_size);
-    end = firmware::append(end, " B, high water ");
-    end = firmware::append(end, s.high_water);
-    end = firmware::append(end, ", in use ");
-    end = firmware::append(end, s.in_use);
-    end = firmware::append(end, ", failures ");
-    end = firmware::append(end, s.allocation_failures);
-    end = firmware::append(end, ", spills ");
-    end = firmware::append(end, s.spills);
-    firmware::append(end, "\n");
-    firmware::write(text);
-    check(s.in_use == 0, "every block returned");
-    check(s.security_violations == 0, "no bad releases");
-  }
+  const std::uint32_t key_high_water = check_pools_idle(mem.pools);
   const auto session_stats = mem.sessions.stats();
   line("  sessions: seals ", session_stats.seals);
   line("  sessions: opens ", session_stats.opens);
@@ -382,7 +378,7 @@ int main() {
   check(session_stats.seals == (kSessions + 1) * 5, "seal count");
   check(session_stats.authentication_failures == (kSessions + 1) * 2, "forgeries rejected");
   check(session_stats.replays == (layout::crypto_policy.replay_window != 0 ? (kSessions + 1) * 5 : 0), "replays refused");
-  check(stats[0].high_water == 1, "key blocks staged one at a time and wiped");
+  check(key_high_water == 1, "key blocks staged one at a time and wiped");
   check(memplan::mbedtls_calloc_calls() == 0, "no heap");
   check(static_cast<bool>(mem.pools.health_check()), "pool health");
 #if defined(__arm__) && !defined(__linux__)
@@ -404,6 +400,10 @@ int main() {
   // The main stack's measured depth, for tests/firmware/stack_high_water.py to hold against check-elf's bound.
   line("  stack main: high water ", firmware::stack_high_water(&__memplan_main_stack_bottom, &__memplan_main_stack_top));
 #endif
+  // What the run needed, for `memplan fit` (docs/statistics.md), one line
+  // per pool; no request may have gone unserved, whatever the profile.
+  memplan::print_statistics(firmware::console(), layout::config::profile_name, mem.pools, mem.sessions);
+  check_every_request_served(mem.pools);
   line(failures == 0 ? "result: ok, failed checks " : "result: FAILED, failed checks ",
        static_cast<std::uint32_t>(failures));
   return failures;

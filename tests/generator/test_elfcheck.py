@@ -83,7 +83,7 @@ def test_correct_image_passes_in_every_format(elf_images: Images, cli: Callable[
     # Without the link's map, a Cortex-M image's regions split into the layout and the rest.
     by_origin = [line for line in lines[1:] if " by origin: " in line]
     assert by_origin == ([] if label.startswith("host") else
-                         ["  region sram by origin: layout 3968 B, rest (no map) 400 B", "  region ccm by origin: layout 1360 B"]), lines
+                         ["  region sram by origin: layout 3968 B, rest (no map) 496 B", "  region ccm by origin: layout 1360 B"]), lines
     assert (tmp_path / "report.txt").read_text(encoding="utf-8") == text.out
 
     md = _check(cli, image, profile, "--format", "md")

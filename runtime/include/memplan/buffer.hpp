@@ -16,8 +16,11 @@ template <class Lock>
 class BasicBuffer {
  public:
   constexpr BasicBuffer() noexcept = default;
-  BasicBuffer(BasicPool<Lock>& pool, const Block& block, std::size_t length) noexcept
-      : pool_(&pool), data_(block.data), length_(length), token_(block.token) {}
+  // `spilled_from`: the full class the request was sized for, when a larger
+  // `pool` served it; told when the block goes back (its sizing statistics).
+  BasicBuffer(BasicPool<Lock>& pool, const Block& block, std::size_t length,
+              BasicPool<Lock>* spilled_from = nullptr) noexcept
+      : pool_(&pool), data_(block.data), length_(length), token_(block.token), spilled_from_(spilled_from) {}
 
   // A moved-from handle is empty (no pool): the token it keeps can no longer
   // be used by anyone, so it is not cleared (a cleared 12-byte token costs a
@@ -26,7 +29,8 @@ class BasicBuffer {
       : pool_(std::exchange(other.pool_, nullptr)),
         data_(std::exchange(other.data_, nullptr)),
         length_(std::exchange(other.length_, 0)),
-        token_(other.token_) {}
+        token_(other.token_),
+        spilled_from_(std::exchange(other.spilled_from_, nullptr)) {}
   BasicBuffer& operator=(BasicBuffer&& other) noexcept {
     if (this != &other) {
       reset();
@@ -34,6 +38,7 @@ class BasicBuffer {
       data_ = std::exchange(other.data_, nullptr);
       length_ = std::exchange(other.length_, 0);
       token_ = other.token_;
+      spilled_from_ = std::exchange(other.spilled_from_, nullptr);
     }
     return *this;
   }
@@ -46,6 +51,10 @@ class BasicBuffer {
     if (pool_ != nullptr) {
       // Cannot fail: the handle is the only holder of the block's token.
       static_cast<void>(pool_->release(token_));
+      if (spilled_from_ != nullptr) {
+        spilled_from_->note_spill_returned();
+        spilled_from_ = nullptr;
+      }
       pool_ = nullptr;
       data_ = nullptr;
       length_ = 0;
@@ -73,6 +82,7 @@ class BasicBuffer {
   std::uint8_t* data_ = nullptr;
   std::size_t length_ = 0;
   BlockToken token_{};
+  BasicPool<Lock>* spilled_from_ = nullptr;
 };
 
 using Buffer = BasicBuffer<DefaultLock>;

@@ -56,6 +56,11 @@ enum class AllocationCheck : std::uint8_t {
   Wiped = 1,  // the block still reads as wiped (write-after-free detection)
 };
 
+// The request-size histogram's buckets, relative to the block size: bucket k
+// (k < 7) counts sizes with block_size >> (k + 1) < size <= block_size >> k,
+// the last every smaller size. Bucket 0 is "more than half the block used".
+inline constexpr std::size_t kRequestSizeBuckets = 8;
+
 struct PoolStats {
   const char* name;
   std::uint32_t block_size;
@@ -67,6 +72,10 @@ struct PoolStats {
   std::uint32_t spills;               // requests for this class served by a larger one because this one was full
   std::uint32_t writes_after_free;    // of the violations: free blocks found written at allocation
   std::uint32_t retired;              // blocks whose generation ran out (kPoolGenerationLimit)
+  // Sizing (memplan fit): this class's peak demand was high_water + overflow_high_water.
+  std::uint32_t overflow_high_water;  // most requests for this class outstanding at once beyond its blocks (spilled or failed)
+  std::uint32_t largest_request;      // bytes: the largest sized request (Pools::allocate) this class was the first fit for
+  std::uint32_t request_sizes[kRequestSizeBuckets];  // those requests by size (kRequestSizeBuckets)
 };
 
 template <class Lock>
@@ -110,6 +119,8 @@ class BasicPool {
     head_ = 0;
     tail_ = block_count_ - 1;
     in_use_ = failures_ = violations_ = spills_ = writes_after_free_ = retired_ = 0;
+    overflow_ = overflow_high_water_ = largest_request_ = 0;
+    for (std::uint32_t& count : request_sizes_) count = 0;
     store_relaxed(high_water_, 0);
     allocatable_ = block_count_;
     releasable_ = block_count_;
@@ -131,14 +142,35 @@ class BasicPool {
   __attribute__((always_inline)) Result<Block> take() noexcept { return take_block<false>(); }
 
   // For BasicPools, which decides where a full class's request went: a
-  // failure when no class could serve it, a spill when a larger one did.
-  void note_failure() noexcept {
+  // failure when no class could serve it, a spill when a larger one did
+  // (outstanding until the larger class's block comes back: the buffer
+  // calls note_spill_returned()). Both are demand beyond the blocks.
+  __attribute__((noinline, cold)) void note_failure() noexcept {
     typename Lock::Guard guard(lock_);
-    ++failures_;
+    count_failure();
   }
-  void note_spill() noexcept {
+  __attribute__((noinline)) void note_spill() noexcept {
     typename Lock::Guard guard(lock_);
     ++spills_;
+    if (++overflow_ > overflow_high_water_) overflow_high_water_ = overflow_;
+  }
+  __attribute__((noinline)) void note_spill_returned() noexcept {
+    typename Lock::Guard guard(lock_);
+    --overflow_;
+  }
+
+  // For BasicPools: a request of `size` bytes (1 to block_size()) that this
+  // class was the first fit for, wherever it was served. The bucket is found
+  // with shifts (no divide on Cortex-M0), outside the lock.
+  __attribute__((noinline)) void note_request(std::size_t size) noexcept {
+    std::uint32_t bucket = 0;
+    for (std::uint32_t bound = block_size_ >> 1; bucket + 1 < kRequestSizeBuckets && size <= bound; bound >>= 1) {
+      ++bucket;
+    }
+    const auto bytes = static_cast<std::uint32_t>(size);
+    typename Lock::Guard guard(lock_);
+    ++request_sizes_[bucket];
+    if (bytes > largest_request_) largest_request_ = bytes;
   }
 
   // Wipes the block the token names and frees it. A token that does not name
@@ -161,8 +193,11 @@ class BasicPool {
 
   PoolStats stats() const noexcept {
     typename Lock::Guard guard(lock_);
-    return PoolStats{name_,       block_size_, block_count_, in_use_, load_relaxed(high_water_), failures_,
-                     violations_, spills_,     writes_after_free_,   retired_};
+    PoolStats stats{name_,   block_size_,        block_count_, in_use_,      load_relaxed(high_water_),
+                    failures_, violations_,      spills_,      writes_after_free_, retired_,
+                    overflow_high_water_, largest_request_, {}};
+    for (std::size_t i = 0; i < kRequestSizeBuckets; ++i) stats.request_sizes[i] = request_sizes_[i];
+    return stats;
   }
 
   // Verifies the metadata (O(blocks): a diagnostic, not a hot path): the free
@@ -493,8 +528,15 @@ class BasicPool {
       mark_corrupted();  // a head out of range came from the links
       return Error::PoolCorrupted;
     }
-    if constexpr (kCountFailure) ++failures_;
+    if constexpr (kCountFailure) count_failure();
     return Error::PoolExhausted;
+  }
+
+  // Under the lock: a request no block could serve, one more than the
+  // requests beyond the blocks outstanding now.
+  void count_failure() noexcept {
+    ++failures_;
+    if (overflow_ + 1u > overflow_high_water_) overflow_high_water_ = overflow_ + 1u;
   }
 
   __attribute__((noinline, cold)) Error corrupted(std::uint32_t index, std::uint32_t low) noexcept {
@@ -571,6 +613,10 @@ class BasicPool {
   std::uint32_t spills_ = 0;
   std::uint32_t writes_after_free_ = 0;
   std::uint32_t retired_ = 0;
+  std::uint32_t overflow_ = 0;  // spilled blocks of this class's requests, not yet returned
+  std::uint32_t overflow_high_water_ = 0;
+  std::uint32_t largest_request_ = 0;
+  std::uint32_t request_sizes_[kRequestSizeBuckets] = {};
   mutable Lock lock_;
 };
 

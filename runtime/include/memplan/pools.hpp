@@ -37,8 +37,9 @@ class BasicPools {
   // PoolExhausted: every fitting class is full; context() names the smallest.
   // The statistics of the smallest fitting class (the one the request was
   // sized for) say where the request went: a spill when a larger class
-  // served it, an allocation failure when none could; the larger classes
-  // tried on the way count nothing, so the numbers size a product.
+  // served it (until that block comes back), an allocation failure when
+  // none could; the larger classes tried on the way count nothing, so the
+  // numbers size a product. That class also counts the request's size.
   // The loop runs over the size classes (at most 32), never over blocks.
   Result<BasicBuffer<Lock>> allocate(std::size_t size, Usage usage) noexcept {
     if (size == 0) return Failure{Error::SizeNotSupported, nullptr};
@@ -46,11 +47,15 @@ class BasicPools {
     for (std::size_t i = 0; i < count_; ++i) {
       BasicPool<Lock>& pool = *pools_[i];
       if (!pool.allows(usage) || pool.block_size() < size) continue;
-      if (first_fitting == nullptr) first_fitting = &pool;
+      if (first_fitting == nullptr) {
+        first_fitting = &pool;
+        pool.note_request(size);
+      }
       Result<Block> block = pool.take();
       if (block) {
-        if (&pool != first_fitting) first_fitting->note_spill();
-        return Result<BasicBuffer<Lock>>(std::in_place, pool, block.value(), size);
+        if (&pool == first_fitting) return Result<BasicBuffer<Lock>>(std::in_place, pool, block.value(), size);
+        first_fitting->note_spill();
+        return Result<BasicBuffer<Lock>>(std::in_place, pool, block.value(), size, first_fitting);
       }
       if (block.error() != Error::PoolExhausted) return Failure{block.error(), block.context()};
     }

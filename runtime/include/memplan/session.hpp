@@ -69,6 +69,9 @@ struct SessionTableStats {
   std::uint32_t rotations;
   std::uint32_t retired_slots;  // slots whose generation reached its limit (see kSessionGenerationLimit)
   std::uint32_t replays;        // opens refused by the replay window (ReplayedNonce)
+  // Sizing (memplan fit): the most at once since init().
+  std::uint32_t sessions_high_water;   // sessions open
+  std::uint32_t key_slots_high_water;  // key slots held (a rotation holds a spare beside the old one for a moment)
 };
 
 }  // namespace memplan

@@ -105,15 +105,23 @@ class BasicSessionTable {
   // the first-idle scan it replaces was: a slot closed and opened again at
   // one reconnect a second still lasts 136 years (kSessionGenerationLimit).
   Result<SessionHandle> open_session() noexcept {
-    typename Lock::Guard guard(lock_);
-    if (!initialized_) return Failure{Error::NotInitialized, "sessions"};
-    const std::uint16_t index = idle_head_;
-    if (index == kNoRecord) return Failure{Error::NoSessionAvailable, "sessions"};
-    SessionRecord& r = *records_[index];
-    idle_head_ = r.next_idle;
-    r.state = static_cast<std::uint8_t>(SessionState::Allocated);
-    ++stats_.open_sessions;
-    return SessionHandle{index, r.generation};
+    std::uint32_t open = 0;
+    SessionHandle handle;
+    {
+      typename Lock::Guard guard(lock_);
+      if (!initialized_) return Failure{Error::NotInitialized, "sessions"};
+      const std::uint16_t index = idle_head_;
+      if (index == kNoRecord) return Failure{Error::NoSessionAvailable, "sessions"};
+      SessionRecord& r = *records_[index];
+      idle_head_ = r.next_idle;
+      r.state = static_cast<std::uint8_t>(SessionState::Allocated);
+      open = ++stats_.open_sessions;
+      handle = SessionHandle{index, r.generation};
+    }
+    // The high water is tested with interrupts enabled and raised under the
+    // lock only when it grows: at most session_count times in a lifetime.
+    if (open > load_relaxed(stats_.sessions_high_water)) raise_high_water(stats_.sessions_high_water, open);
+    return handle;
   }
 
   // Copies the key into a free key slot (the caller's copy stays the caller's)
@@ -430,9 +438,28 @@ class BasicSessionTable {
     if (rotation) ++stats_.rotations;
   }
 
+  // take() hands out the lowest free slot, so slot i is taken only while
+  // slots 0 to i - 1 are held: the highest slot ever taken, plus one, is the
+  // most slots held at once. Tested outside the lock, as open_session()'s.
   std::size_t take_key_slot() noexcept {
+    std::size_t slot = kNoKeySlot;
+    {
+      typename Lock::Guard guard(lock_);
+      slot = key_slots_.take();
+    }
+    const auto held = static_cast<std::uint32_t>(slot + 1);
+    if (slot != kNoKeySlot && held > load_relaxed(stats_.key_slots_high_water)) {
+      raise_high_water(stats_.key_slots_high_water, held);
+    }
+    return slot;
+  }
+
+  // Sizing statistics written under the lock and read outside it: relaxed
+  // atomics, plain loads and stores on every Cortex-M.
+  static std::uint32_t load_relaxed(const std::uint32_t& word) noexcept { return __atomic_load_n(&word, __ATOMIC_RELAXED); }
+  __attribute__((noinline, cold)) void raise_high_water(std::uint32_t& word, std::uint32_t value) noexcept {
     typename Lock::Guard guard(lock_);
-    return key_slots_.take();
+    if (value > word) __atomic_store_n(&word, value, __ATOMIC_RELAXED);
   }
 
   // Whether a claimed session can take a seal or an open. Its state and
