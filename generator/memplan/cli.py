@@ -1,4 +1,4 @@
-"""memplan's command line: generate, check, report, name, mbedtls, stack, check-elf, diff, init, schema.
+"""memplan's command line: generate, check, report, name, mbedtls, stack, check-elf, diff, init, fit, schema.
 
 Exit codes: 0 ok, 1 profile, budget or image errors, 2 usage errors (bad
 arguments, and input files that cannot be read as an image or a report).
@@ -320,6 +320,44 @@ def _cmd_diff(args: argparse.Namespace) -> int:
     return EXIT_ERRORS if over else EXIT_OK
 
 
+def _cmd_fit(args: argparse.Namespace) -> int:
+    """Counts and block sizes that would have served the dumps' peaks, as a profile diff."""
+    from memplan.fit import MAX_MARGIN_PERCENT, FitError, fit
+    from memplan.fit_report import render
+    from memplan.statistics_dump import DumpError, read_dumps
+
+    if not 0 <= args.margin <= MAX_MARGIN_PERCENT:
+        raise UsageError(f"--margin takes a percentage from 0 to {MAX_MARGIN_PERCENT} (got {args.margin})")
+    plans, errors = _load_and_plan([args.profile])
+    if errors:
+        print("\n".join(errors), file=sys.stderr)
+        return EXIT_ERRORS
+    result_plan, data = plans[0]
+    dumps = []
+    for path in args.dumps:
+        try:
+            dumps.extend(read_dumps(path))
+        except OSError as exc:
+            raise UsageError(f"cannot read dump {path}: {exc.strerror}") from None
+        except DumpError as exc:
+            raise UsageError(str(exc), exc.where) from None
+    text = data.decode("utf-8")  # the loader has read it as UTF-8 already
+    try:
+        result = fit(result_plan.profile, text, dumps, args.margin, set(args.keep_block_size), args.keep_block_sizes)
+    except FitError as exc:
+        raise UsageError(str(exc), exc.where) from None
+    shown = os.path.normpath(args.profile)
+    relative = os.path.relpath(shown)
+    sys.stdout.write(render(result, text, relative if not relative.startswith("..") else shown.lstrip("/")))
+    if result.problems:
+        for problem in result.problems:
+            print(f"{args.profile}: error: the proposal is not a valid profile: {problem}", file=sys.stderr)
+        return EXIT_ERRORS
+    if args.output:
+        _write_report(args.output, result.text)
+    return EXIT_OK
+
+
 def _cmd_schema(args: argparse.Namespace) -> int:
     """The JSON Schema rendered from the validator's rules (profiles/profile.schema.json is this output)."""
     from memplan.schema import text
@@ -344,6 +382,7 @@ def _parser() -> argparse.ArgumentParser:
         ("check-elf", "check a linked image against its profile", _args_check_elf, _cmd_check_elf),
         ("diff", "compare two budget.json reports", _args_diff, _cmd_diff),
         ("init", "write a product that builds and runs as written (a folder of its own)", _args_init, _cmd_init),
+        ("fit", "propose pool counts, block sizes, sessions and key slots from runs' statistics", _args_fit, _cmd_fit),
         ("schema", "print the JSON Schema of a profile (for editors)", _args_none, _cmd_schema),
     ]
     for name, help_text, add_arguments, handler in table:
@@ -417,6 +456,16 @@ def _args_init(p: argparse.ArgumentParser) -> None:
     p.add_argument("--profile", metavar="PROFILE", help="the shipped profile to start from (default: the one made for the core)")
     p.add_argument("--name", metavar="NAME", help="the product's name (default: from the folder's)")
     p.add_argument("--memplan", metavar="DIR", help="the memplan checkout the product builds with (default: this one)")
+
+
+def _args_fit(p: argparse.ArgumentParser) -> None:
+    p.add_argument("dumps", nargs="+", metavar="DUMP", help="logs holding the statistics the firmware printed (runs and devices combine)")
+    p.add_argument("--profile", required=True, metavar="PROFILE", help="the profile the runs were built with")
+    p.add_argument("--margin", type=int, default=25, metavar="PERCENT", help="headroom above each recorded peak (default 25)")
+    p.add_argument("--keep-block-size", action="append", default=[], metavar="POOL",
+                   help="keep this pool's block size (code that uses whole blocks, Pool::allocate)")
+    p.add_argument("--keep-block-sizes", action="store_true", help="keep every pool's block size; fit counts only")
+    p.add_argument("--output", metavar="FILE", help="also write the proposed profile to FILE (nothing is written on an error)")
 
 
 def _args_diff(p: argparse.ArgumentParser) -> None:
