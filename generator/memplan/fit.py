@@ -31,7 +31,7 @@ from memplan.statistics_dump import Dump, PoolUsage
 from memplan.validator import validate
 
 MAX_MARGIN_PERCENT = 1000
-_PLAIN_SCALAR = re.compile(r"[^\s,\]}#]+")
+_PLAIN_SCALAR = re.compile(r"[^,\]}#\n\r\x85\u2028\u2029]*[^\s,\]}#]")  # a size may hold spaces: "4 KiB"
 _QUOTED_SCALAR = re.compile(r"'[^'\n]*'|\"[^\"\n]*\"")
 
 
@@ -122,7 +122,12 @@ def fit(profile: Profile, text: str, dumps: Sequence[Dump], margin_percent: int,
     problems: List[str] = []
     new_plan: Optional[Plan] = None
     try:
-        new_plan = plan(validate(load_text(new_text, profile.path), profile.path))
+        proposal = validate(load_text(new_text, profile.path), profile.path)
+        # The text says what was proposed, or the edit went wrong: never print a profile that differs from the reading.
+        misread = [path for path, value in replacements.items() if _current(proposal, path) != value]
+        if misread:  # pragma: no cover - each value is a whole scalar the loader read
+            raise FitError(profile.path, f"{misread[0]}: the proposal's text does not hold the proposed value")
+        new_plan = plan(proposal)
     except ProfileError as exc:
         problems = [f"{d.path + ': ' if d.path else ''}{d.message}" for d in exc.diagnostics]
     old_plan = plan(profile)

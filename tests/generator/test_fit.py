@@ -304,3 +304,21 @@ def test_the_dump_reader_returns_or_refuses_on_damaged_text(data: Any) -> None:
     for d in dumps:  # what is accepted is consistent
         for p in d.pools:
             assert p.in_use <= p.high_water <= p.block_count and p.largest_request <= p.block_size
+
+
+def test_the_proposal_rewrites_only_the_numbers_however_they_are_written(cli: Callable[..., Run], fit_files: Path) -> None:
+    """Block style, sizes with units and spaces, quoted sizes, hex numbers, comments: each value is replaced whole."""
+    text = VALID_PROFILE.replace(
+        "  - {name: large, block_size: 4096, count: 4, usage: [message]}\n",
+        "  - name: large          # the biggest messages\n    block_size: 4 KiB     # a unit and a space\n"
+        "    count: 4\n    usage: [message]\n").replace("  count: 8\n", "  count: 0x8 # sessions\n").replace(
+        "{name: small, block_size: 256,", "{name: small, block_size: '256 B',")
+    (fit_files / "demo.yaml").write_text(text)
+    run = cli("fit", "a.log", "--profile", "demo.yaml", "--output", "fitted.yaml")
+    assert run.code == 0, run.err
+    fitted = (fit_files / "fitted.yaml").read_text()
+    assert "  - name: large          # the biggest messages\n    block_size: 4000     # a unit and a space\n    count: 2\n" in fitted
+    assert "  count: 4 # sessions\n" in fitted and "{name: small, block_size: 200, count: 9," in fitted
+    profile = load_profile("fitted.yaml")[0]
+    assert [(p.name, p.block_size, p.count) for p in profile.pools] == [("tiny", 32, 4), ("small", 200, 9), ("medium", 1024, 8),
+                                                                         ("large", 4000, 2)]
