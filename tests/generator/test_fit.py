@@ -320,5 +320,5 @@ def test_the_proposal_rewrites_only_the_numbers_however_they_are_written(cli: Ca
     assert "  - name: large          # the biggest messages\n    block_size: 4000     # a unit and a space\n    count: 2\n" in fitted
     assert "  count: 4 # sessions\n" in fitted and "{name: small, block_size: 200, count: 9," in fitted
     profile = load_profile("fitted.yaml")[0]
-    assert [(p.name, p.block_size, p.count) for p in profile.pools] == [("tiny", 32, 4), ("small", 200, 9), ("medium", 1024, 8),
-                                                                         ("large", 4000, 2)]
+    expected = [("tiny", 32, 4), ("small", 200, 9), ("medium", 1024, 8), ("large", 4000, 2)]
+    assert [(p.name, p.block_size, p.count) for p in profile.pools] == expected
