@@ -75,7 +75,7 @@ class RegionFit:
     size: int
     budget: int
     used: int
-    new_used: int
+    new_used: Optional[int]  # None: the proposal is not a valid profile, so it has no plan
 
 
 @dataclass(frozen=True)
@@ -92,7 +92,7 @@ class Fit:
 
 
 def with_margin(peak: int, margin_percent: int) -> int:
-    """The peak with the margin, rounded up, and at least the peak plus nothing lost: ceil(peak * (1 + m))."""
+    """The peak with the margin, rounded up: ceil(peak * (100 + margin) / 100), in integers."""
     return -(-peak * (100 + margin_percent) // 100)
 
 
@@ -133,7 +133,7 @@ def fit(profile: Profile, text: str, dumps: Sequence[Dump], margin_percent: int,
     old_plan = plan(profile)
     regions = []
     for region in old_plan.regions:
-        new_used = next((r.used for r in new_plan.regions if r.name == region.name), 0) if new_plan else region.used
+        new_used = next((r.used for r in new_plan.regions if r.name == region.name), 0) if new_plan else None
         regions.append(RegionFit(region.name, region.size, region.budget, region.used, new_used))
     return Fit(profile, len(dumps), margin_percent, pools, sessions, key_slots, tuple(regions), new_text, tuple(problems))
 

@@ -46,6 +46,10 @@ def render(result: Fit, old_text: str, display_path: str) -> str:
         else:
             lines.append(f"{label}: {count.count}, peak {count.high_water} at once -> {count.new_count}")
     for region in result.regions:
+        if region.new_used is None:
+            lines.append(f"region {region.name}: layout {_bytes(region.used)} now; the proposal cannot be planned "
+                         f"(budget {_bytes(region.budget)}, region {_bytes(region.size)})")
+            continue
         delta = region.new_used - region.used
         change = "unchanged" if delta == 0 else (f"{_bytes(-delta)} freed" if delta < 0 else f"{_bytes(delta)} more needed")
         lines.append(f"region {region.name}: layout {_bytes(region.used)} -> {_bytes(region.new_used)} ({change}; "

@@ -144,6 +144,7 @@ def test_a_proposal_over_the_budget_is_an_error_and_writes_nothing(cli: Callable
     assert "budget.sram: region 'sram' needs" in run.err, run.err
     assert run.err.startswith("demo.yaml: error: the proposal is not a valid profile: ")
     assert "# error: the proposal is not a valid profile" in run.out
+    assert "# region sram: layout 44,640 B now; the proposal cannot be planned (budget 49,152 B, region 131,072 B)" in run.out
     assert not (fit_files / "over.yaml").exists()
 
 
