@@ -24,13 +24,14 @@ from typing import Dict, List, Optional, Sequence, Set, Tuple
 
 from memplan import rules
 from memplan.diagnostics import Position, ProfileError
-from memplan.loader import load_text
-from memplan.model import Profile
+from memplan.loader import LINE_BREAK, load_text
+from memplan.model import PoolSpec, Profile
 from memplan.planner import Plan, plan
 from memplan.statistics_dump import Dump, PoolUsage
 from memplan.validator import validate
 
 MAX_MARGIN_PERCENT = 1000
+_BLOCK_MULTIPLE = rules.multiple("pools[0].block_size")
 _PLAIN_SCALAR = re.compile(r"[^,\]}#\n\r\x85\u2028\u2029]*[^\s,\]}#]")  # a size may hold spaces: "4 KiB"
 _QUOTED_SCALAR = re.compile(r"'[^'\n]*'|\"[^\"\n]*\"")
 
@@ -107,8 +108,7 @@ def fit(profile: Profile, text: str, dumps: Sequence[Dump], margin_percent: int,
     unknown = sorted(keep_block_sizes - {p.name for p in profile.pools})
     if unknown:
         raise FitError("memplan", f"--keep-block-size {unknown[0]}: profile {profile.name} has no pool {unknown[0]!r}")
-    pools = tuple(_fit_pool(spec.name, spec.block_size, spec.count, spec.usage, profile,
-                            [next(p for p in d.pools if p.name == spec.name) for d in dumps], margin_percent,
+    pools = tuple(_fit_pool(spec, profile, [next(p for p in d.pools if p.name == spec.name) for d in dumps], margin_percent,
                             keep_all_block_sizes or spec.name in keep_block_sizes)
                   for spec in profile.pools)
     sessions = _fit_count("sessions", profile.sessions.count, max(d.sessions.high_water for d in dumps), margin_percent)
@@ -124,7 +124,7 @@ def fit(profile: Profile, text: str, dumps: Sequence[Dump], margin_percent: int,
     try:
         proposal = validate(load_text(new_text, profile.path), profile.path)
         # The text says what was proposed, or the edit went wrong: never print a profile that differs from the reading.
-        misread = [path for path, value in replacements.items() if _current(proposal, path) != value]
+        misread = [path for path, value in _numbers(proposal).items() if replacements[path] != value]
         if misread:  # pragma: no cover - each value is a whole scalar the loader read
             raise FitError(profile.path, f"{misread[0]}: the proposal's text does not hold the proposed value")
         new_plan = plan(proposal)
@@ -159,26 +159,23 @@ def _check_dumps(profile: Profile, dumps: Sequence[Dump]) -> None:
 
 def _smallest_block(usage: Sequence[str], profile: Profile) -> int:
     """The validator's floor for a class's blocks (a key pool holds a key, a nonce pool a nonce)."""
-    multiple = rules.multiple("pools[0].block_size")
-    floor = multiple
+    floor = _BLOCK_MULTIPLE
     if "key" in usage:
         floor = max(floor, profile.crypto.key_bits // 8)
     if "nonce" in usage:
         floor = max(floor, profile.crypto.nonce_fixed_size + profile.crypto.nonce_counter_size)
-    return round_up(floor, multiple)
+    return round_up(floor, _BLOCK_MULTIPLE)
 
 
-def _fit_pool(name: str, block_size: int, count: int, usage: Sequence[str], profile: Profile, seen: List[PoolUsage],
-              margin_percent: int, keep_block_size: bool) -> PoolFit:
+def _fit_pool(spec: PoolSpec, profile: Profile, seen: List[PoolUsage], margin_percent: int, keep_block_size: bool) -> PoolFit:
     demand = max(p.demand for p in seen)
     largest = max(p.largest_request for p in seen)
     sizes = tuple(sum(p.request_sizes[k] for p in seen) for k in range(len(seen[0].request_sizes)))
-    new_count = with_margin(demand, margin_percent) if demand > 0 else count
-    new_block_size = block_size
+    new_count = with_margin(demand, margin_percent) if demand > 0 else spec.count
+    new_block_size = spec.block_size
     if largest > 0 and not keep_block_size:
-        multiple = rules.multiple("pools[0].block_size")
-        new_block_size = min(block_size, max(round_up(largest, multiple), _smallest_block(usage, profile)))
-    return PoolFit(name, block_size, count, new_block_size, new_count, demand, largest, sizes,
+        new_block_size = min(spec.block_size, max(round_up(largest, _BLOCK_MULTIPLE), _smallest_block(spec.usage, profile)))
+    return PoolFit(spec.name, spec.block_size, spec.count, new_block_size, new_count, demand, largest, sizes,
                    sum(p.failures for p in seen), sum(p.spills for p in seen))
 
 
@@ -188,15 +185,13 @@ def _fit_count(name: str, count: int, high_water: int, margin_percent: int) -> C
 
 def _line_starts(text: str) -> List[int]:
     """Offsets of each line's first character, counting line breaks as YAML does (the loader's positions)."""
-    starts = [0]
-    for match in re.finditer(r"\r\n|[\n\r\x85\u2028\u2029]", text):
-        starts.append(match.end())
-    return starts
+    return [0] + [match.end() for match in LINE_BREAK.finditer(text)]
 
 
 def _replace_values(text: str, profile: Profile, values: Dict[str, int]) -> str:
     """The text with the scalar at each key path replaced by its number (unchanged ones left as written)."""
     starts = _line_starts(text)
+    current = _numbers(profile)
     edits: List[Tuple[int, int, str]] = []
     for path, value in values.items():
         position: Optional[Position] = profile.positions.get(path)
@@ -206,18 +201,17 @@ def _replace_values(text: str, profile: Profile, values: Dict[str, int]) -> str:
         match = (_QUOTED_SCALAR if text[offset:offset + 1] in "'\"" else _PLAIN_SCALAR).match(text, offset)
         if match is None:  # pragma: no cover - the loader read a scalar here
             raise FitError(profile.path, f"{path}: cannot find its value at line {position.line}")
-        if _current(profile, path) != value:
+        if current[path] != value:
             edits.append((match.start(), match.end(), str(value)))
     for start, end, replacement in sorted(edits, reverse=True):
         text = text[:start] + replacement + text[end:]
     return text
 
 
-def _current(profile: Profile, path: str) -> int:
-    if path == "sessions.count":
-        return profile.sessions.count
-    if path == "sessions.key_slots":
-        return profile.sessions.key_slots
-    index, key = re.fullmatch(r"pools\[(\d+)\]\.(count|block_size)", path).groups()  # type: ignore[union-attr]
-    pool = next(p for p in profile.pools if p.index == int(index))
-    return pool.count if key == "count" else pool.block_size
+def _numbers(profile: Profile) -> Dict[str, int]:
+    """Key path -> value of every number fit may replace."""
+    numbers = {"sessions.count": profile.sessions.count, "sessions.key_slots": profile.sessions.key_slots}
+    for pool in profile.pools:
+        numbers[f"pools[{pool.index}].count"] = pool.count
+        numbers[f"pools[{pool.index}].block_size"] = pool.block_size
+    return numbers

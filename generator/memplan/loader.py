@@ -21,6 +21,7 @@ from memplan.diagnostics import Diagnostic, Position, ProfileError
 
 MAX_DEPTH = 16  # a schema-1 profile nests 4 levels; anything deeper is hostile or a mistake
 MAX_BYTES = 1 << 20  # profiles are a few hundred bytes
+LINE_BREAK = re.compile(r"\r\n|[\n\r\x85\u2028\u2029]")  # YAML's line breaks: the positions count lines by them
 
 Scalar = Union[str, int, float, bool, None]
 
@@ -186,7 +187,7 @@ def _convert(loader: yaml.SafeLoader, node: Node, errors: List[Tuple[Position, s
 
 def _text_position(text: str, offset: int) -> Position:
     """Line and column of a character offset, counting line breaks as YAML does."""
-    lines = re.split(r"\r\n|[\n\r\x85\u2028\u2029]", text[:offset])
+    lines = LINE_BREAK.split(text[:offset])
     return Position(len(lines), len(lines[-1]) + 1)
 
 
