@@ -1,32 +1,11 @@
 // The console port's text: numbers without printf, every byte through write().
 #include <catch2/catch_test_macros.hpp>
 #include <cstdint>
-#include <cstdlib>
-#include <memplan/port/console.hpp>
 #include <string>
 
-namespace {
+#include "recording_console.hpp"
 
-class RecordingConsole final : public memplan::Console {
- public:
-  void write(const char* text, std::size_t size) noexcept override {
-    text_.append(text, size);
-    ++writes_;
-  }
-  [[noreturn]] void exit(int /*status*/) noexcept override { std::abort(); }
-  std::string take() {
-    std::string text;
-    text.swap(text_);
-    return text;
-  }
-  int writes() const { return writes_; }
-
- private:
-  std::string text_;
-  int writes_ = 0;
-};
-
-}  // namespace
+using memplan_test::RecordingConsole;
 
 TEST_CASE("print writes a C string whole, in one write", "[console]") {
   RecordingConsole console;

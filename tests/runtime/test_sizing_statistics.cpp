@@ -3,13 +3,13 @@
 // request-size histogram; per table the sessions and key slots high waters;
 // and the versioned text dump of all of them.
 #include <catch2/catch_test_macros.hpp>
-#include <cstdlib>
 #include <memory>
 #include <memplan/port/host_ports.hpp>
 #include <memplan/statistics_dump.hpp>
 #include <string>
 #include <utility>
 
+#include "recording_console.hpp"
 #include "test_support.hpp"
 
 using memplan::Error;
@@ -19,18 +19,20 @@ using Buffer = memplan::BasicBuffer<memplan::NoLock>;
 
 namespace {
 
-class RecordingConsole final : public memplan::Console {
- public:
-  void write(const char* text, std::size_t size) noexcept override { text_.append(text, size); }
-  [[noreturn]] void exit(int /*status*/) noexcept override { std::abort(); }
-  const std::string& text() const { return text_; }
-
- private:
-  std::string text_;
-};
-
 const std::uint8_t kKey[32] = {7};
 const std::uint8_t kDevice[4] = {0xDE, 0xC0, 0xDE, 0x01};
+
+// A layout whose table has its ports: keys can be loaded.
+struct AttachedLayout {
+  AttachedLayout() : layout(std::make_unique<Layout>(memplan_test::kPolicy256)) {
+    REQUIRE(layout->init());
+    REQUIRE(layout->sessions.attach({&store, &clock, &identity}));
+  }
+  memplan::InMemoryNonceStore<Layout::kSessions> store;
+  memplan::ManualClock clock{1000};
+  memplan::FixedIdentity identity{kDevice, 4};
+  std::unique_ptr<Layout> layout;
+};
 
 }  // namespace
 
@@ -106,12 +108,8 @@ TEST_CASE("overflow is outstanding until the spilled block comes back", "[pools]
 }
 
 TEST_CASE("the table keeps the most sessions and key slots held at once", "[session][statistics]") {
-  auto l = std::make_unique<Layout>(memplan_test::kPolicy256);
-  REQUIRE(l->init());
-  memplan::InMemoryNonceStore<Layout::kSessions> store;
-  memplan::ManualClock clock{1000};
-  memplan::FixedIdentity identity{kDevice, 4};
-  REQUIRE(l->sessions.attach({&store, &clock, &identity}));
+  AttachedLayout attached;
+  Layout* const l = attached.layout.get();
   memplan::SessionHandle handles[3];
   for (auto& h : handles) {
     h = l->sessions.open_session().value();
@@ -147,19 +145,15 @@ TEST_CASE("the table keeps the most sessions and key slots held at once", "[sess
 }
 
 TEST_CASE("the dump prints every class and the table in format 1", "[statistics][dump]") {
-  auto l = std::make_unique<Layout>(memplan_test::kPolicy256);
-  REQUIRE(l->init());
-  memplan::InMemoryNonceStore<Layout::kSessions> store;
-  memplan::ManualClock clock{1000};
-  memplan::FixedIdentity identity{kDevice, 4};
-  REQUIRE(l->sessions.attach({&store, &clock, &identity}));
+  AttachedLayout attached;
+  Layout* const l = attached.layout.get();
   const memplan::SessionHandle h = l->sessions.open_session().value();
   REQUIRE(l->sessions.load_key(h, {kKey, 32}));
   Buffer kept = std::move(l->pools.allocate(40, Usage::Message).value());
   REQUIRE(l->pools.allocate(4000, Usage::Message));
-  RecordingConsole console;
+  memplan_test::RecordingConsole console;
   memplan::print_statistics(console, "test", l->pools, l->sessions);
-  CHECK(console.text() ==
+  CHECK(console.take() ==
         "memplan-statistics 1 layout=test\n"
         "pool name=key block_size=32 block_count=16 in_use=0 high_water=0 overflow_high_water=0 failures=0 spills=0 "
         "largest_request=0 request_sizes=0,0,0,0,0,0,0,0\n"
