@@ -14,6 +14,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Dict, Iterable, List, Optional
 
+from memplan.input_file import NotARegularFile, TooLarge, read_bounded
+
 INDIRECT = "__indirect_call"
 MAX_FILE_BYTES = 64 << 20
 
@@ -47,10 +49,12 @@ def _name(title: str) -> str:
 
 def read_file(path: str) -> List[Defined]:
     """The functions one .ci file defines, with their calls."""
-    if os.path.getsize(path) > MAX_FILE_BYTES:
-        raise CallGraphError(f"{path}: more than {MAX_FILE_BYTES >> 20} MiB: not a call-graph file")
-    with open(path, "rb") as handle:
-        text = handle.read(MAX_FILE_BYTES + 1).decode("utf-8", "replace")
+    try:
+        text = read_bounded(path, MAX_FILE_BYTES).decode("utf-8", "replace")
+    except NotARegularFile:
+        raise CallGraphError(f"{path}: not a regular file") from None
+    except TooLarge:
+        raise CallGraphError(f"{path}: more than {MAX_FILE_BYTES >> 20} MiB: not a call-graph file") from None
     defined: Dict[str, Defined] = {}
     for number, line in enumerate(text.splitlines(), 1):
         line = line.strip()

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from memplan import READABLE_BUDGET_SCHEMAS
+from memplan.input_file import NotARegularFile, TooLarge, read_bounded
 from memplan.region_origins import ORIGIN_TITLES, ORIGINS
 
 
@@ -201,12 +202,13 @@ def _parse(path: str, data: bytes) -> Any:
 def load_reports(path: str) -> Dict[str, Dict[str, Any]]:
     """Product name -> report; raises ReportError for anything that is not a readable budget report."""
     try:
-        with open(path, "rb") as handle:
-            data = handle.read(MAX_REPORT_BYTES + 1)
+        data = read_bounded(path, MAX_REPORT_BYTES)
     except OSError as exc:
         raise ReportError("memplan", f"cannot read {path}: {exc.strerror}") from None
-    if len(data) > MAX_REPORT_BYTES:
-        raise ReportError(path, f"larger than {MAX_REPORT_BYTES >> 20} MiB, which no budget report is")
+    except NotARegularFile:
+        raise ReportError(path, "not a regular file") from None
+    except TooLarge:
+        raise ReportError(path, f"larger than {MAX_REPORT_BYTES >> 20} MiB, which no budget report is") from None
     document = _parse(path, data)
     if isinstance(document, dict) and "products" in document:
         reports = document["products"]

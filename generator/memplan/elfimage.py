@@ -13,10 +13,7 @@ links it would follow).
 
 from __future__ import annotations
 
-import errno
 import io
-import os
-import stat
 import struct
 from dataclasses import dataclass, field
 from typing import Dict, List, Tuple
@@ -25,6 +22,7 @@ from elftools.elf.elffile import ELFFile
 from elftools.elf.sections import SymbolTableSection
 
 from memplan.escape import escape_unprintable
+from memplan.input_file import NotARegularFile, TooLarge, read_bounded
 
 MAX_IMAGE_BYTES = 1 << 30  # debug builds of firmware reach tens of MiB; refuse what no image is
 
@@ -114,18 +112,13 @@ def printable(raw: "bytes | str") -> str:
 
 def read_image(path: str) -> Image:
     """Raises OSError when the file cannot be read, ImageError when it is not a readable ELF image."""
-    mode = os.stat(path).st_mode
-    if stat.S_ISDIR(mode):
-        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), path)
-    if not stat.S_ISREG(mode):  # a FIFO would block open(), /dev/zero never ends
-        raise ImageError("not a regular file")
-    with open(path, "rb") as handle:
-        size = os.fstat(handle.fileno()).st_size
-        if size > MAX_IMAGE_BYTES:
-            raise ImageError(f"{size} bytes, more than the {MAX_IMAGE_BYTES >> 20} MiB an image may have")
-        data = handle.read(MAX_IMAGE_BYTES + 1)
-    if len(data) > MAX_IMAGE_BYTES:  # a device or a file that grew while read
-        raise ImageError(f"more than the {MAX_IMAGE_BYTES >> 20} MiB an image may have")
+    try:
+        data = read_bounded(path, MAX_IMAGE_BYTES)
+    except NotARegularFile:
+        raise ImageError("not a regular file") from None
+    except TooLarge as exc:
+        size = f"{exc.size} bytes, more" if exc.size is not None else "more"  # None: it grew while read
+        raise ImageError(f"{size} than the {MAX_IMAGE_BYTES >> 20} MiB an image may have") from None
     return parse_image(path, data)
 
 

@@ -18,14 +18,12 @@ to the linker.
 
 from __future__ import annotations
 
-import errno
-import os
 import re
-import stat
 from dataclasses import dataclass, field
 from typing import List, Optional, Tuple
 
 from memplan.elfimage import printable
+from memplan.input_file import NotARegularFile, TooLarge, read_bounded
 
 MAX_MAP_BYTES = 512 << 20  # maps of large firmware with debug sections reach tens of MiB
 MAX_HEX_DIGITS = 16  # a 64-bit address
@@ -79,15 +77,12 @@ def _number(text: str, path: str, line_number: int) -> int:
 
 def read_map(path: str) -> LinkerMap:
     """Raises OSError when the file cannot be read, MapError when it is not a readable map."""
-    mode = os.stat(path).st_mode
-    if stat.S_ISDIR(mode):
-        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), path)
-    if not stat.S_ISREG(mode):  # a FIFO would block open(), /dev/zero never ends
-        raise MapError(f"{path}: not a regular file")
-    with open(path, "rb") as handle:
-        data = handle.read(MAX_MAP_BYTES + 1)
-    if len(data) > MAX_MAP_BYTES:
-        raise MapError(f"{path}: larger than {MAX_MAP_BYTES >> 20} MiB, which no linker map is")
+    try:
+        data = read_bounded(path, MAX_MAP_BYTES)
+    except NotARegularFile:
+        raise MapError(f"{path}: not a regular file") from None
+    except TooLarge:
+        raise MapError(f"{path}: larger than {MAX_MAP_BYTES >> 20} MiB, which no linker map is") from None
     if b"\0" in data:
         raise MapError(f"{path}: binary data (a NUL byte), not a linker map")
     return parse_map(path, data.decode("utf-8", "surrogateescape"))

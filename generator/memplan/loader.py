@@ -18,6 +18,7 @@ from yaml.events import AliasEvent, DocumentStartEvent, StreamEndEvent
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from memplan.diagnostics import Diagnostic, Position, ProfileError
+from memplan.input_file import NotARegularFile, TooLarge, read_bounded
 
 MAX_DEPTH = 16  # a schema-1 profile nests 4 levels; anything deeper is hostile or a mistake
 MAX_BYTES = 1 << 20  # profiles are a few hundred bytes
@@ -235,10 +236,12 @@ def load_text(text: str, filename: str) -> YNode:
 
 def load_file(path: str) -> Tuple[YNode, bytes]:
     """Returns the node tree and the exact bytes read (hashed into the output stamp)."""
-    with open(path, "rb") as handle:
-        data = handle.read(MAX_BYTES + 1)
-    if len(data) > MAX_BYTES:  # count bytes: a text check after decoding would parse a truncated file
-        raise ProfileError([Diagnostic(path, None, "", f"file is larger than {MAX_BYTES} bytes; a profile is a few hundred")])
+    try:
+        data = read_bounded(path, MAX_BYTES)  # count bytes: a text check after decoding would parse a truncated file
+    except NotARegularFile:
+        raise ProfileError([Diagnostic(path, None, "", "not a regular file; a profile is a YAML file")]) from None
+    except TooLarge:
+        raise ProfileError([Diagnostic(path, None, "", f"file is larger than {MAX_BYTES} bytes; a profile is a few hundred")]) from None
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:

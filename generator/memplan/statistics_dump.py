@@ -19,14 +19,12 @@ error naming its line, never a guess.
 
 from __future__ import annotations
 
-import errno
-import os
 import re
-import stat
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Tuple
 
 from memplan import rules
+from memplan.input_file import NotARegularFile, TooLarge, read_bounded
 
 FORMAT = 1
 MAX_LOG_BYTES = 64 << 20  # a long serial capture; a dump itself is a few hundred bytes
@@ -87,15 +85,12 @@ class Dump:
 
 def read_dumps(path: str) -> List[Dump]:
     """Every dump in the log at `path`, in order; raises OSError or DumpError."""
-    mode = os.stat(path).st_mode
-    if stat.S_ISDIR(mode):
-        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), path)
-    if not stat.S_ISREG(mode):  # a FIFO would block open(), /dev/zero never ends
-        raise DumpError(path, "not a regular file")
-    with open(path, "rb") as handle:
-        data = handle.read(MAX_LOG_BYTES + 1)
-    if len(data) > MAX_LOG_BYTES:
-        raise DumpError(path, f"larger than {MAX_LOG_BYTES >> 20} MiB: cut the log down to its dumps")
+    try:
+        data = read_bounded(path, MAX_LOG_BYTES)
+    except NotARegularFile:
+        raise DumpError(path, "not a regular file") from None
+    except TooLarge:
+        raise DumpError(path, f"larger than {MAX_LOG_BYTES >> 20} MiB: cut the log down to its dumps") from None
     # The rest of a log may be anything; a dump's own lines are checked to be ASCII.
     return parse_dumps(path, data.decode("utf-8", "surrogateescape"))
 

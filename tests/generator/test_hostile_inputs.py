@@ -147,6 +147,28 @@ def test_image_that_is_not_a_regular_file_is_refused_without_blocking(tmp_path: 
     assert run.err == f"{image}: error: not an ELF image check-elf can read: not a regular file\n"
 
 
+@pytest.mark.parametrize("kind", ["fifo", "character_device"])
+@pytest.mark.parametrize("reader", ["diff", "callgraph", "profile"])
+def test_every_other_input_that_is_not_a_regular_file_is_refused_without_blocking(
+        tmp_path: Path, record_property, kind: str, reader: str) -> None:
+    """The budget report, the call graph and the profile are read as the image is (memplan.input_file)."""
+    suffix = {"diff": ".json", "callgraph": ".ci", "profile": ".yaml"}[reader]
+    path = tmp_path / f"input{suffix}"  # named as the reader expects: a call graph is found by its suffix
+    if kind == "fifo":
+        os.mkfifo(path)
+    else:
+        path.symlink_to("/dev/zero")
+    image = CORPUS / "elf" / "arm_without_memplan.elf"
+    args, code, expected = {
+        "diff": (["diff", path, path], 2, f"{path}: error: not a regular file"),
+        "callgraph": (["stack", image, "--callgraph", path, "--core", "cortex-m4", "--entry", "main"], 2,
+                      f"memplan: error: {path}: not a regular file"),
+        "profile": (["check", path], 1, f"{path}: error: not a regular file; a profile is a YAML file"),
+    }[reader]
+    run = _timed(record_property, args, tmp_path)
+    assert (run.code, run.out, run.err) == (code, "", expected + "\n")
+
+
 @pytest.mark.parametrize("target", ["missing_folder", "folder", "file_as_folder"])
 def test_report_output_that_cannot_be_written_is_a_usage_error(tmp_path: Path, target: str) -> None:
     """--output names a file in a folder that does not exist, a folder, or a file under a regular file:
